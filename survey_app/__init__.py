@@ -1,0 +1,125 @@
+"""survey_app: satisfaction surveys, complaint workflow, lost-customer analysis, one index."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .config import INSTANCE_DIR, PROJECT_ROOT, load_config
+from .errors import DomainError
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .i18n import html_lang, select_locale
+from .security import set_security_headers
+
+ERROR_TITLES = {
+    400: "Bad request",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Too large",
+    429: "Too many requests",
+    500: "Server error",
+}
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application. ``config`` overrides settings (tests pass a dict)."""
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_object(load_config())
+    if config:
+        app.config.update(config)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    limiter.init_app(app)  # first, so a flood is refused before any other work
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    _init_login(app)
+
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    app.after_request(set_security_headers)
+
+    from .forms_util import url_for_page
+
+    app.add_template_global(url_for_page)
+
+    @app.context_processor
+    def inject_locale():
+        locale = str(get_locale())
+        return {"current_locale": locale, "html_lang": html_lang(locale)}
+
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from .accounts.models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        return db.session.scalar(db.select(User).where(User.session_token == token))
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .accounts.cli import cli as accounts_cli
+    from .accounts.views import bp as accounts_bp
+    from .core.views import bp as core_bp
+    from .customers.views import bp as customers_bp
+    from .demo import cli as demo_cli
+
+    for blueprint in (core_bp, accounts_bp, customers_bp, accounts_cli, demo_cli):
+        app.register_blueprint(blueprint)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
+
+
+def _register_error_handlers(app: Flask) -> None:
+    def render_error(status: int, message: str | None = None):
+        if _wants_json():
+            return jsonify(
+                error={"status": status, "message": message or ERROR_TITLES.get(status, "")}
+            ), status
+        return render_template("errors/error.html", status=status, message=message), status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        return render_error(error.code)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return render_error(
+            400, _("The form had expired. Please go back, reload it and try again.")
+        )
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        db.session.rollback()
+        return render_error(error.status_code, str(error.message))
+
+    @app.errorhandler(Exception)
+    def server_error(error: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return render_error(500)

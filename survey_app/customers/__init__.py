@@ -1,0 +1,1 @@
+"""Customers and what they bought: the ground every analysis stands on."""

@@ -1,0 +1,131 @@
+"""Shared fixtures: one app per test session, an empty database for every test, signed-in clients.
+
+The database is SQLite in a temporary folder, or the PostgreSQL server named by ``DATABASE_URL``
+(``make test-pg``). Its schema is built by the Alembic migrations, never by ``create_all``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+_TMP = Path(tempfile.mkdtemp(prefix="survey-app-tests-"))
+os.environ["SURVEY_APP_ENV"] = "testing"
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ["INSTANCE_PATH"] = str(_TMP / "instance")
+
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from flask_migrate import downgrade, upgrade  # noqa: E402
+
+from survey_app import create_app  # noqa: E402
+from survey_app.accounts import services as account_services  # noqa: E402
+from survey_app.extensions import db, limiter  # noqa: E402
+
+TEST_DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{_TMP / 'test.sqlite'}"
+PASSWORD = "correct-horse-battery"
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def _drop_everything() -> None:
+    db.session.remove()
+    meta = sa.MetaData()
+    meta.reflect(bind=db.engine)
+    meta.drop_all(bind=db.engine)
+
+
+@pytest.fixture(scope="session")
+def app():
+    from survey_app.config import database_url
+
+    os.environ["DATABASE_URL"] = TEST_DATABASE_URL
+    application = create_app({"SQLALCHEMY_DATABASE_URI": database_url()})
+    with application.app_context():
+        _drop_everything()
+        # Every test session proves the migrations both ways on an empty database.
+        upgrade()
+        downgrade(revision="base")
+        upgrade()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request):
+    """Every test starts with empty tables and fresh rate-limit counters."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application = request.getfixturevalue("app")
+    with application.app_context():
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(table.delete())
+        limiter.reset()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Factory: ``make_user(role="staff", email=None)`` creates and commits a user."""
+    counter = {"n": 0}
+
+    def factory(
+        role: str = "staff", email: str | None = None, password: str = PASSWORD, name: str = ""
+    ):
+        counter["n"] += 1
+        address = email or f"{role}{counter['n']}@example.com"
+        with app.app_context():
+            user = account_services.create_user(address, password, role, name)
+            db.session.commit()
+            return user.id, address
+
+    return factory
+
+
+def csrf_token(client, url: str = "/login") -> str:
+    page = client.get(url)
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def post_form(client, url: str, data: dict, *, form_url: str | None = None, **kwargs):
+    """POST a form the way a browser does: with the CSRF token of the page that shows it."""
+    payload = {"csrf_token": csrf_token(client, form_url or url), **data}
+    return client.post(url, data=payload, **kwargs)
+
+
+def sign_in(client, email: str, password: str = PASSWORD):
+    return post_form(client, "/login", {"email": email, "password": password})
+
+
+@pytest.fixture
+def login(client, make_user):
+    """``login("manager")`` signs the test client in as a new user of that role."""
+
+    def do_login(role: str = "staff"):
+        _user_id, email = make_user(role)
+        response = sign_in(client, email)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return do_login
+
+
+def pytest_report_header(config):
+    return f"database under test: {TEST_DATABASE_URL.split('@')[-1]}"

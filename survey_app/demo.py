@@ -1,12 +1,15 @@
 """``flask seed-demo``: a coherent, deterministic demo story for an empty database.
 
-Each domain adds its chapter to ``CHAPTERS``; every chapter takes the shared ``DemoContext`` (random
-generator, reference date, what earlier chapters made) and returns lines for the summary.
+The story is told in chapters, one per domain, run in the order of ``chapters()``: each takes the
+shared ``DemoContext`` (random generator, reference date, what earlier chapters made) and returns
+lines for the printed summary. A domain adds its chapter as ``seed_demo(ctx)`` in its own
+``demo.py`` and one line in ``chapters()``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -56,12 +59,14 @@ class DemoContext:
     as_of: date
     customers: int
     users: dict[str, User] = field(default_factory=dict)
+    #: public URLs a customer would use, printed after the summary: (label, path)
+    public_urls: list[tuple[str, str]] = field(default_factory=list)
 
 
 def seed_users(ctx: DemoContext) -> list[str]:
     for email, password, role, name in DEMO_USERS:
         ctx.users[email] = account_services.create_user(email, password, role, name)
-    return [
+    return ["Demo sign-ins:"] + [
         f"  {role.value:<8} {email:<22} password: {password}"
         for email, password, role, _ in DEMO_USERS
     ]
@@ -91,8 +96,8 @@ def _purchase_dates(rng, start: date, end: date, gap: float, pattern: str) -> li
         days.append(start + timedelta(days=int(t)))
 
 
-def seed_customers(ctx: DemoContext, count: int) -> list[str]:
-    rng, as_of = ctx.rng, ctx.as_of
+def seed_customers(ctx: DemoContext) -> list[str]:
+    rng, as_of, count = ctx.rng, ctx.as_of, ctx.customers
     horizon_start = as_of - timedelta(days=730)
     staff = [user for user in ctx.users.values() if user.role is Role.STAFF]
     customer_rows, plans = [], []
@@ -155,7 +160,15 @@ def seed_customers(ctx: DemoContext, count: int) -> list[str]:
     if rows:
         db.session.execute(sa.insert(Transaction), rows)
         total += len(rows)
-    return [f"  {count} customers, {total} transactions up to {ctx.as_of.isoformat()}"]
+    return [
+        "Demo data:",
+        f"  {count} customers, {total} transactions up to {ctx.as_of.isoformat()}",
+    ]
+
+
+def chapters() -> list[Callable[[DemoContext], list[str]]]:
+    """The demo story's chapters, in order: later chapters use what earlier ones made."""
+    return [seed_users, seed_customers]
 
 
 def database_is_empty() -> bool:
@@ -171,11 +184,14 @@ def seed_demo(as_of: date, customers: int = 2000, seed: int = DEMO_SEED) -> list
     if not database_is_empty():
         return None
     ctx = DemoContext(rng=np.random.default_rng(seed), as_of=as_of, customers=customers)
-    lines = ["Demo sign-ins:"]
-    lines += seed_users(ctx)
-    lines += ["Demo data:"]
-    lines += seed_customers(ctx, customers)
-    db.session.flush()
+    lines = []
+    for chapter in chapters():
+        lines += chapter(ctx)
+        db.session.flush()
+    ctx.public_urls.insert(0, ("home", "/"))
+    lines.append("Public pages a customer uses:")
+    lines += [f"  {label:<28} {{base}}{path}" for label, path in ctx.public_urls]
+    lines += ["Staff sign-in:", "  {base}/login"]
     return lines
 
 
@@ -206,8 +222,4 @@ def seed_demo_command(as_of, customers: int) -> None:
         current_app.config.get("PUBLIC_BASE_URL")
         or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
     )
-    click.echo("\n".join(lines))
-    click.echo("Public pages a customer uses:")
-    click.echo(f"  home          {base}/")
-    click.echo("Staff sign-in:")
-    click.echo(f"  sign in       {base}/login")
+    click.echo("\n".join(line.replace("{base}", base) for line in lines))

@@ -1,0 +1,81 @@
+"""Shared building blocks: the pure analytics core, charts, exports."""
+
+from __future__ import annotations
+
+import ast
+import csv
+import io
+import json
+from pathlib import Path
+
+import plotly.graph_objects as go
+import pytest
+from openpyxl import load_workbook
+
+import survey_app.analytics
+from survey_app.charts import figure_json, styled
+from survey_app.exports import csv_response, neutralise, xlsx_response
+
+FORBIDDEN_IN_ANALYTICS = {"flask", "flask_sqlalchemy", "sqlalchemy", "plotly", "survey_app"}
+
+
+def test_analytics_imports_neither_flask_nor_sqlalchemy():
+    """Every module of the pure core imports only numerics (and its own package)."""
+    root = Path(survey_app.analytics.__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] if node.level == 0 else []
+            else:
+                continue
+            for name in names:
+                if name.startswith("survey_app.analytics"):
+                    continue
+                if name.split(".")[0] in FORBIDDEN_IN_ANALYTICS:
+                    offenders.append(f"{path.name}: {name}")
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1+2", "'+1+2"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("plain 文本", "plain 文本"),
+        (-5, -5),
+        (3.5, 3.5),
+    ],
+)
+def test_formula_prefixes_are_neutralised(value, expected):
+    assert neutralise(value) == expected
+
+
+def test_csv_and_xlsx_exports_neutralise_every_cell(app):
+    rows = [["=1+1", 7, None], ["安全", "-cmd", 2.5]]
+    with app.test_request_context():
+        text = csv_response(["name", "=head", "x"], rows, "t.csv").get_data(as_text=True)
+        data = xlsx_response(["name", "=head", "x"], rows, "t.xlsx").get_data()
+    parsed = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert parsed == [["name", "'=head", "x"], ["'=1+1", "7", ""], ["安全", "'-cmd", "2.5"]]
+    sheet = load_workbook(io.BytesIO(data)).active
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert values[1][0] == "'=1+1" and values[2][1] == "'-cmd" and values[1][1] == 7
+
+
+def test_figure_json_round_trips_a_styled_figure():
+    fig = styled(go.Figure(go.Bar(x=["a", "b"], y=[1, 2])), "title")
+    text = figure_json(fig)
+    assert '"type":"bar"' in text and '"title"' in text
+
+
+def test_figure_json_cannot_break_out_of_its_script_block():
+    fig = go.Figure(go.Bar(x=["</script><script>alert(1)</script>"], y=[1]))
+    text = figure_json(fig)
+    assert "<" not in text and ">" not in text
+    assert json.loads(text)["data"][0]["x"] == ["</script><script>alert(1)</script>"]

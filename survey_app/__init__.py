@@ -84,8 +84,16 @@ def _register_blueprints(app: Flask) -> None:
     from .core.views import bp as core_bp
     from .customers.views import bp as customers_bp
     from .demo import cli as demo_cli
+    from .taxonomy.views import bp as taxonomy_bp
 
-    for blueprint in (core_bp, accounts_bp, customers_bp, accounts_cli, demo_cli):
+    for blueprint in (
+        core_bp,
+        accounts_bp,
+        customers_bp,
+        taxonomy_bp,
+        accounts_cli,
+        demo_cli,
+    ):
         app.register_blueprint(blueprint)
 
 

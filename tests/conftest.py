@@ -23,6 +23,7 @@ from flask_migrate import downgrade, upgrade  # noqa: E402
 from survey_app import create_app  # noqa: E402
 from survey_app.accounts import services as account_services  # noqa: E402
 from survey_app.extensions import db, limiter  # noqa: E402
+from survey_app.taxonomy.services import ensure_default_reasons  # noqa: E402
 
 TEST_DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{_TMP / 'test.sqlite'}"
 PASSWORD = "correct-horse-battery"
@@ -66,6 +67,8 @@ def _clean_state(request):
         with db.engine.begin() as connection:
             for table in reversed(db.metadata.sorted_tables):
                 connection.execute(table.delete())
+        ensure_default_reasons()  # reference data the migrations provide
+        db.session.commit()
         limiter.reset()
 
 

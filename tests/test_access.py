@@ -31,6 +31,9 @@ RULES: dict[str, frozenset | None] = {
     "accounts.edit_user": ADMIN,
     "customers.list_customers": STAFF_WORK,
     "customers.show_customer": STAFF_WORK,
+    "taxonomy.list_reasons": ADMIN,
+    "taxonomy.create_reason": ADMIN,
+    "taxonomy.edit_reason": ADMIN,
 }
 
 #: a GET that answers with a redirect even when allowed

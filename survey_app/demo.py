@@ -38,8 +38,47 @@ DEMO_USERS = [
 
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘")
 GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国文辉鹏飞")
-COMPANY_WORDS = ["华信", "宏达", "东方", "恒通", "金桥", "新锐", "瑞丰", "天成", "中联", "博远"]
+COMPANY_WORDS = [
+    "华信",
+    "宏达",
+    "东方",
+    "恒通",
+    "金桥",
+    "新锐",
+    "瑞丰",
+    "天成",
+    "中联",
+    "博远",
+    "鼎盛",
+    "汇丰",
+    "永安",
+    "长城",
+    "凯达",
+    "佳和",
+    "昌隆",
+    "德润",
+    "嘉禾",
+    "万通",
+    "远航",
+    "信诚",
+    "安泰",
+    "盛世",
+]
 COMPANY_KINDS = ["贸易有限公司", "科技有限公司", "商贸公司", "制造有限公司", "餐饮管理公司"]
+CITIES = [
+    "上海",
+    "北京",
+    "广州",
+    "深圳",
+    "杭州",
+    "南京",
+    "武汉",
+    "成都",
+    "重庆",
+    "西安",
+    "沈阳",
+    "苏州",
+]
 REGIONS = ["华东", "华北", "华南", "华中", "西南", "西北", "东北"]
 REGION_WEIGHTS = [0.30, 0.20, 0.18, 0.12, 0.10, 0.05, 0.05]
 #: segment, share of customers, median spend per order (CNY), median days between orders
@@ -72,11 +111,18 @@ def seed_users(ctx: DemoContext) -> list[str]:
     ]
 
 
-def _customer_name(rng: np.random.Generator, segment: str) -> str:
+def _customer_name(rng: np.random.Generator, segment: str, taken: set[str]) -> str:
+    """A person's name for retail customers, a company name otherwise; companies never repeat."""
     if segment == "零售":
         given = "".join(rng.choice(GIVEN, size=int(rng.integers(1, 3))))
         return f"{rng.choice(SURNAMES)}{given}"
-    return f"{rng.choice(REGIONS)}{rng.choice(COMPANY_WORDS)}{rng.choice(COMPANY_KINDS)}"
+    for _attempt in range(1000):
+        city = rng.choice(CITIES)
+        name = f"{city}{rng.choice(COMPANY_WORDS)}{rng.choice(COMPANY_KINDS)}"
+        if name not in taken:
+            taken.add(name)
+            return name
+    raise RuntimeError("ran out of demo company names")
 
 
 def _purchase_dates(rng, start: date, end: date, gap: float, pattern: str) -> list[date]:
@@ -101,6 +147,7 @@ def seed_customers(ctx: DemoContext) -> list[str]:
     horizon_start = as_of - timedelta(days=730)
     staff = [user for user in ctx.users.values() if user.role is Role.STAFF]
     customer_rows, plans = [], []
+    company_names: set[str] = set()
     segment_p = [s[1] for s in SEGMENTS]
     for i in range(count):
         seg_index = int(rng.choice(len(SEGMENTS), p=segment_p))
@@ -118,7 +165,7 @@ def seed_customers(ctx: DemoContext) -> list[str]:
         customer_rows.append(
             {
                 "code": code,
-                "name": _customer_name(rng, segment),
+                "name": _customer_name(rng, segment, company_names),
                 "email": f"{code.lower()}@example.cn",
                 "phone": f"1{int(rng.integers(30, 90))}{int(rng.integers(10**7, 10**8))}",
                 "segment": segment,

@@ -84,8 +84,9 @@ def _register_blueprints(app: Flask) -> None:
     from .core.views import bp as core_bp
     from .customers.views import bp as customers_bp
     from .demo import cli as demo_cli
+    from .index.cli import cli as index_cli
 
-    for blueprint in (core_bp, accounts_bp, customers_bp, accounts_cli, demo_cli):
+    for blueprint in (core_bp, accounts_bp, customers_bp, accounts_cli, demo_cli, index_cli):
         app.register_blueprint(blueprint)
 
 

@@ -190,7 +190,9 @@ class PathModel:
                 if isinstance(value, bool) or not isinstance(value, int | float):
                     raise ModelError(f"scale {key} must be a number, got {value!r}")
                 ends.append(float(value))
-            items = [i for block in spec["blocks"].values() if isinstance(block, list) for i in block]
+            items = [
+                i for block in spec["blocks"].values() if isinstance(block, list) for i in block
+            ]
             scales = {item: (ends[0], ends[1]) for item in items if isinstance(item, str)}
         return cls(
             blocks=spec["blocks"],
@@ -381,7 +383,11 @@ def _prepare(data: pd.DataFrame, design: _Design, missing: str) -> _Prepared:
             imputed = {design.items[k]: int(counts[k]) for k in np.flatnonzero(counts)}
     report = MissingReport(missing, rows_in, rows_in - X.shape[0], imputed)
     n = X.shape[0]
-    if n < max(3, max((len(r) + 1 for r, b in zip(design.block_rows, design.mode_b) if b), default=0)):
+    # a formative block of k items is an OLS regression: it needs more than k respondents
+    needed = max(
+        [3] + [len(r) + 1 for r, b in zip(design.block_rows, design.mode_b, strict=True) if b]
+    )
+    if n < needed:
         raise DataError(f"only {n} complete respondents: too few to estimate this model")
     if design.model.scales is not None:
         low = np.array([design.model.scales[i][0] for i in design.items])
@@ -887,8 +893,10 @@ def _bootstrap_index(design, W, sd, means, model) -> np.ndarray:
         w = raw[:, rows]
         total = w.sum(axis=1, keepdims=True)
         w = np.divide(w, total, out=np.full_like(w, np.nan), where=np.abs(total) > 1e-12)
-        out[:, j] = 100.0 * np.einsum("bi,bi->b", w, means[:, rows] - low[rows]) / (
-            w @ (high[rows] - low[rows])
+        out[:, j] = (
+            100.0
+            * np.einsum("bi,bi->b", w, means[:, rows] - low[rows])
+            / (w @ (high[rows] - low[rows]))
         )
     return out
 
@@ -926,7 +934,9 @@ def _summarise(result, design, draws, resamples, failed, seed) -> BootstrapResul
         (s, t): _interval(v, draws["total"][:, position[t], position[s]])
         for (s, t), v in result.total_effects.items()
     }
-    r_squared = {c: _interval(v, draws["r_squared"][:, position[c]]) for c, v in result.r_squared.items()}
+    r_squared = {
+        c: _interval(v, draws["r_squared"][:, position[c]]) for c, v in result.r_squared.items()
+    }
     index = {}
     if "index" in draws:
         index = {

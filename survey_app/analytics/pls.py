@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 SCHEMES = ("path", "centroid", "factorial")
 MODES = ("A", "B")
@@ -339,16 +340,78 @@ class PLSResult:
 # Data preparation
 
 
+_CHUNK_ROWS = 16_384  # rows per slab: a few MiB, so each slab is worked on in cache
+
+
+def _one_blas_thread():
+    """The slab products are small and memory-bound: a second BLAS thread gains nothing and,
+    on a busy machine, its synchronisation made a pass several times slower (benchmark)."""
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 @dataclass
 class _Prepared:
-    X: np.ndarray  # centred (and scaled) items, float64, n x p
+    columns: list[np.ndarray]  # the item columns as float64 (views of the input when possible)
+    n: int
+    S: np.ndarray  # covariance matrix of the items as estimated (correlations when scaled)
     means: np.ndarray
     sd: np.ndarray  # population standard deviations of the raw items
+    scale: np.ndarray  # what the centred items are divided by: sd when scaled, else 1
     rows: pd.Index  # labels of the rows kept
     missing: MissingReport
 
+    def slabs(self):
+        """(start, stop, rows x p array of the raw items) in row order, C-contiguous."""
+        for start in range(0, self.n, _CHUNK_ROWS):
+            stop = min(self.n, start + _CHUNK_ROWS)
+            yield start, stop, np.column_stack([c[start:stop] for c in self.columns])
+
+    def project(self, M: np.ndarray) -> np.ndarray:
+        """(X - means) @ M for the n x p item matrix X, one slab at a time."""
+        out = np.empty((self.n, M.shape[1]))
+        offset = self.means @ M
+        with _one_blas_thread():
+            for start, stop, slab in self.slabs():
+                np.matmul(slab, M, out=out[start:stop])
+                out[start:stop] -= offset
+        return out
+
+    def centred(self) -> np.ndarray:
+        return np.column_stack(self.columns) - self.means
+
+
+def _moments(columns: list[np.ndarray], n: int):
+    """One pass over the rows: sums, cross-products, minima and maxima of the items.
+
+    Values are shifted by the first slab's means before the products are accumulated, so the
+    covariance S = sum((x - c)(x - c)') / n - (m - c)(m - c)' does not lose digits to large
+    means. NaN or infinity anywhere shows up as a non-finite sum.
+    """
+    p = len(columns)
+    cross, sums = np.zeros((p, p)), np.zeros(p)
+    low, high = np.full(p, np.inf), np.full(p, -np.inf)
+    shift = None
+    with _one_blas_thread():
+        for start in range(0, n, _CHUNK_ROWS):
+            slab = np.column_stack([c[start : start + _CHUNK_ROWS] for c in columns])
+            if shift is None:
+                shift = slab.mean(axis=0)
+            slab -= shift
+            cross += slab.T @ slab
+            sums += slab.sum(axis=0)
+            np.minimum(low, slab.min(axis=0), out=low)
+            np.maximum(high, slab.max(axis=0), out=high)
+    offset = sums / n
+    return shift + offset, cross / n - np.outer(offset, offset), shift + low, shift + high
+
 
 def _prepare(data: pd.DataFrame, design: _Design, missing: str) -> _Prepared:
+    """Validate the item columns and compute their means and covariance matrix.
+
+    The input is read in slabs of rows and never copied whole (unless answers are missing);
+    centring and standardisation are applied to the covariance matrix and the weights instead
+    of the n rows.
+    """
     if missing not in MISSING_STRATEGIES:
         raise PLSError(f"missing must be one of {', '.join(MISSING_STRATEGIES)}, got {missing!r}")
     if not isinstance(data, pd.DataFrame):
@@ -356,33 +419,41 @@ def _prepare(data: pd.DataFrame, design: _Design, missing: str) -> _Prepared:
     absent = [item for item in design.items if item not in data.columns]
     if absent:
         raise DataError(f"column {absent[0]} of the model is not in the data")
-    columns = data.loc[:, list(design.items)]
+    columns = []
     for item in design.items:
-        dtype = columns[item].dtype
+        column = data[item]
+        if not isinstance(column, pd.Series):
+            raise DataError(f"column {item} appears more than once in the data")
+        dtype = column.dtype
         if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
             raise DataError(f"column {item} is not numeric")
-    X = columns.to_numpy(dtype=np.float64, copy=True)
-    rows = data.index
-    if np.isinf(X).any():
-        item = design.items[int(np.flatnonzero(np.isinf(X).any(axis=0))[0])]
-        raise DataError(f"column {item} holds an infinite value")
-    rows_in = X.shape[0]
-    gaps = np.isnan(X)
+        columns.append(column.to_numpy(dtype=np.float64, na_value=np.nan))
+    rows, n = data.index, len(data)
     imputed = {}
-    if gaps.any():
+    means, S, low, high = _moments(columns, n) if n else (None, None, None, None)
+    if n and not (np.isfinite(S).all() and np.isfinite(means).all()):
+        X = np.column_stack(columns)
+        if np.isinf(X).any():
+            item = design.items[int(np.flatnonzero(np.isinf(X).any(axis=0))[0])]
+            raise DataError(f"column {item} holds an infinite value")
+        gaps = np.isnan(X)
         if missing == "listwise":
             keep = ~gaps.any(axis=1)
             X, rows = X[keep], rows[keep]
         else:
             counts = gaps.sum(axis=0)
-            empty = np.flatnonzero(counts == rows_in)
+            empty = np.flatnonzero(counts == n)
             if len(empty):
                 raise DataError(f"column {design.items[empty[0]]} has no answers at all")
             fill = np.nanmean(X, axis=0)
             X[gaps] = np.broadcast_to(fill, X.shape)[gaps]
             imputed = {design.items[k]: int(counts[k]) for k in np.flatnonzero(counts)}
-    report = MissingReport(missing, rows_in, rows_in - X.shape[0], imputed)
-    n = X.shape[0]
+        X = np.asfortranarray(X)
+        columns = [X[:, k] for k in range(design.p)]
+        n = X.shape[0]
+        if n:
+            means, S, low, high = _moments(columns, n)
+    report = MissingReport(missing, len(data), len(data) - n, imputed)
     # a formative block of k items is an OLS regression: it needs more than k respondents
     needed = max(
         [3] + [len(r) + 1 for r, b in zip(design.block_rows, design.mode_b, strict=True) if b]
@@ -390,19 +461,16 @@ def _prepare(data: pd.DataFrame, design: _Design, missing: str) -> _Prepared:
     if n < needed:
         raise DataError(f"only {n} complete respondents: too few to estimate this model")
     if design.model.scales is not None:
-        low = np.array([design.model.scales[i][0] for i in design.items])
-        high = np.array([design.model.scales[i][1] for i in design.items])
-        outside = (X < low) | (X > high)
+        declared_low, declared_high = _scale_ends(design.model, design.items)
+        outside = (low < declared_low) | (high > declared_high)
         if outside.any():
-            k = int(np.flatnonzero(outside.any(axis=0))[0])
-            value = X[outside[:, k], k][0]
+            k = int(np.flatnonzero(outside)[0])
+            value = low[k] if low[k] < declared_low[k] else high[k]
             raise DataError(
                 f"column {design.items[k]} holds {value:g}, outside its declared scale "
-                f"{low[k]:g}-{high[k]:g}"
+                f"{declared_low[k]:g}-{declared_high[k]:g}"
             )
-    means = X.mean(axis=0)
-    X -= means
-    sd = np.sqrt(np.einsum("ij,ij->j", X, X) / n)
+    sd = np.sqrt(np.clip(np.diag(S), 0.0, None))
     flat = sd <= 1e-12 * np.maximum(1.0, np.abs(means))
     if flat.any():
         k = int(np.flatnonzero(flat)[0])
@@ -412,9 +480,9 @@ def _prepare(data: pd.DataFrame, design: _Design, missing: str) -> _Prepared:
             "respondent: zero variance, it cannot be used",
             design.items[k],
         )
-    if design.model.scaled:
-        X /= sd
-    return _Prepared(X, means, sd, rows, report)
+    scale = sd if design.model.scaled else np.ones(design.p)
+    S = S / np.outer(scale, scale)
+    return _Prepared(columns, n, S, means, sd, scale, rows, report)
 
 
 def _check_blocks(S: np.ndarray, design: _Design) -> None:
@@ -587,8 +655,7 @@ def estimate(
         raise PLSError("the iteration limit must be at least 1")
     design = _Design(model)
     prepared = _prepare(data, design, missing)
-    X, n = prepared.X, prepared.X.shape[0]
-    S = (X.T @ X / n)[None]
+    S = prepared.S[None]
     _check_blocks(S[0], design)
     W, iterations, converged = _wold(S, design, tol, int(max_iter))
     if not converged[0]:
@@ -625,16 +692,23 @@ def _assemble(model, design, prepared, S, stats, iterations) -> PLSResult:
     reliability = {
         construct: _reliability(S, design, j, loading_of) for j, construct in enumerate(constructs)
     }
-    scores = pd.DataFrame(prepared.X @ W, index=prepared.rows, columns=list(constructs))
     raw_weights = _raw_weights(W, prepared.sd, model.scaled)
-    index, respondent_index = {}, None
+    projection = [W / prepared.scale[:, None]]
+    index = {}
     if model.scales is not None:
         low, high = _scale_ends(model, items)
         index = _index(design, raw_weights, prepared.means, low, high)
-        respondent_index = _respondent_index(design, raw_weights, prepared, low, high)
+        projection.append(_index_matrix(design, raw_weights))
+    projected = prepared.project(np.hstack(projection))
+    scores = pd.DataFrame(projected[:, : design.J], index=prepared.rows, columns=list(constructs))
+    respondent_index = None
+    if model.scales is not None:
+        respondent_index = _respondent_index(
+            design, projected[:, design.J :], raw_weights, prepared, low, high
+        )
     return PLSResult(
         model=model,
-        n=prepared.X.shape[0],
+        n=prepared.n,
         iterations=iterations,
         outer_weights=outer_weights,
         loadings=own_loadings,
@@ -733,22 +807,32 @@ def _index(design, raw, means, low, high) -> dict[str, ConstructIndex]:
     return out
 
 
-def _respondent_index(design, raw, prepared: _Prepared, low, high) -> pd.DataFrame:
-    """Each respondent's 0-100 score per construct: the same formula on their own answers.
+def _index_matrix(design: _Design, raw: np.ndarray) -> np.ndarray:
+    """p x J matrix of each construct's normalised index weights (zeros when undefined)."""
+    M = np.zeros((design.p, design.J))
+    for j, rows in enumerate(design.block_rows):
+        w = _normalised_index_weights(design, raw, j)
+        if w is not None:
+            M[rows, j] = w
+    return M
+
+
+def _respondent_index(design, projected, raw, prepared: _Prepared, low, high) -> pd.DataFrame:
+    """Each respondent's 0-100 score per construct: the same formula on their own answers,
+    100 * sum_i w_i (x_i - min_i) / sum_i w_i (max_i - min_i); ``projected`` holds
+    sum_i w_i (x_i - mean_i) for every respondent and construct.
 
     Its mean over respondents is the construct's index. Rows dropped for missing answers
     (listwise) do not appear; with mean imputation the imputed answers are used.
     """
-    out = np.full((prepared.X.shape[0], design.J), np.nan)
-    centred_raw = prepared.X * prepared.sd if design.model.scaled else prepared.X
-    for j in range(design.J):
+    out = np.full(projected.shape, np.nan)
+    for j, rows in enumerate(design.block_rows):
         w = _normalised_index_weights(design, raw, j)
         if w is None:
             continue
-        rows = design.block_rows[j]
         span = w @ (high[rows] - low[rows])
         offset = w @ (prepared.means[rows] - low[rows])
-        out[:, j] = 100.0 * (centred_raw[:, rows] @ w + offset) / span
+        out[:, j] = 100.0 * (projected[:, j] + offset) / span
     return pd.DataFrame(out, index=prepared.rows, columns=list(design.constructs))
 
 
@@ -810,7 +894,7 @@ def bootstrap(
         result = estimate(data, model, tol=tol, max_iter=max_iter, missing=missing)
     design = _Design(model)
     prepared = _prepare(data, design, missing)
-    Xc = prepared.X * prepared.sd if model.scaled else prepared.X  # centred, raw units
+    Xc = prepared.centred()  # in the items' own units
     n, p = Xc.shape
     reference = result.cross_loadings.to_numpy()[None]
     upper = np.triu_indices(p)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 SCHEMES = ("path", "centroid", "factorial")
 MODES = ("A", "B")
@@ -343,10 +343,16 @@ class PLSResult:
 _CHUNK_ROWS = 16_384  # rows per slab: a few MiB, so each slab is worked on in cache
 
 
+_threadpools: list[ThreadpoolController] = []
+
+
 def _one_blas_thread():
     """The slab products are small and memory-bound: a second BLAS thread gains nothing and,
-    on a busy machine, its synchronisation made a pass several times slower (benchmark)."""
-    return threadpool_limits(limits=1, user_api="blas")
+    on a busy machine, its synchronisation made a pass several times slower (benchmark).
+    The controller scans the loaded libraries once; numpy's BLAS is loaded by then."""
+    if not _threadpools:
+        _threadpools.append(ThreadpoolController())
+    return _threadpools[0].limit(limits=1, user_api="blas")
 
 
 @dataclass

@@ -69,7 +69,7 @@ def test_estimate_prints_the_documented_json(runner, files, survey):
     ref = plspm_fit(survey, BLOCKS, PATHS, scheme="centroid", scaled=False)
     matrix, outer, effects = ref.path_coefficients(), ref.outer_model(), ref.effects()
     assert set(out["path_coefficients"]) == {f"{s}->{t}" for s, t in PATHS}
-    for (source, target) in PATHS:
+    for source, target in PATHS:
         assert out["path_coefficients"][f"{source}->{target}"] == pytest.approx(
             matrix.loc[target, source], abs=1e-5
         )

@@ -492,11 +492,11 @@ def _prepare(data: pd.DataFrame, design: _Design, missing: str) -> _Prepared:
 
 
 def _check_blocks(S: np.ndarray, design: _Design) -> None:
-    """Refuse blocks whose items are perfectly collinear (no unique formative weights) or
-    whose items cancel out (a composite with zero variance)."""
+    """Refuse formative blocks whose items are perfectly collinear: their weights (a regression
+    on the items) would not be unique. Reflective blocks need no such check."""
     corr = S / np.sqrt(np.outer(np.diag(S), np.diag(S)))
     for j, rows in enumerate(design.block_rows):
-        if len(rows) < 2:
+        if len(rows) < 2 or not design.mode_b[j]:
             continue
         block = corr[np.ix_(rows, rows)]
         eigen = np.linalg.eigvalsh(block)
@@ -520,9 +520,12 @@ def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _normalise(S: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """Scale each construct's weights so its scores X w have unit (population) variance."""
+    """Scale each construct's weights so its scores X w have unit (population) variance.
+
+    A construct whose scores have no variance gets NaN weights (see :func:`_wold`)."""
     variance = np.einsum("bpj,bpq,bqj->bj", W, S, W)
-    return W / np.sqrt(variance)[:, None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return W / np.sqrt(np.where(variance > 0, variance, np.nan))[:, None, :]
 
 
 def _inner_weights(C: np.ndarray, design: _Design, scheme: str) -> np.ndarray:
@@ -549,7 +552,8 @@ def _inner_weights(C: np.ndarray, design: _Design, scheme: str) -> np.ndarray:
 def _wold(S: np.ndarray, design: _Design, tol: float, max_iter: int):
     """Wold's iterations for every covariance matrix in S (B x p x p) at once.
 
-    Returns normalised weights (B x p x J), iterations used and a converged mask. Starting
+    Returns normalised weights (B x p x J), iterations used, a converged mask and a mask of
+    estimations that broke down (a construct's scores without variance). Starting
     weights, update and stopping rule are those of R plspm: all-ones weights; mode A
     w_k = X_k' Z_k / n; mode B w_k = (X_k' X_k)^-1 X_k' Z_k; stop when
     sum((|w_old| - |w_new|)^2) < tol over all items.
@@ -562,11 +566,20 @@ def _wold(S: np.ndarray, design: _Design, tol: float, max_iter: int):
         if design.mode_b[k] and len(rows) > 1:
             formative[k] = np.linalg.inv(S[:, rows[:, None], rows])
     active = np.ones(batch, dtype=bool)
+    broken = np.zeros(batch, dtype=bool)
     iterations = np.zeros(batch, dtype=int)
     for iteration in range(1, max_iter + 1):
         idx = np.flatnonzero(active)
         Sa = S[idx]
         Wn = _normalise(Sa, W[idx])
+        # a construct whose scores lost all variance (e.g. items uncorrelated with every
+        # linked construct) has no solution: stop that estimation as failed
+        bad = ~np.isfinite(Wn).all(axis=(1, 2))
+        if bad.any():
+            broken[idx[bad]], active[idx[bad]] = True, False
+            idx, Sa, Wn = idx[~bad], Sa[~bad], Wn[~bad]
+            if not len(idx):
+                break
         SW = Sa @ Wn
         E = _inner_weights(np.swapaxes(Wn, 1, 2) @ SW, design, design.model.scheme)
         T = SW @ E  # column k: covariance of each item with the inner estimate Z_k
@@ -580,7 +593,9 @@ def _wold(S: np.ndarray, design: _Design, tol: float, max_iter: int):
         active[idx[change < tol]] = False
         if not active.any():
             break
-    return _normalise(S, W), iterations, ~active
+    W = _normalise(S, W)
+    broken |= ~np.isfinite(W).all(axis=(1, 2))
+    return W, iterations, ~active & ~broken, broken
 
 
 @dataclass
@@ -663,7 +678,12 @@ def estimate(
     prepared = _prepare(data, design, missing)
     S = prepared.S[None]
     _check_blocks(S[0], design)
-    W, iterations, converged = _wold(S, design, tol, int(max_iter))
+    W, iterations, converged, broken = _wold(S, design, tol, int(max_iter))
+    if broken[0]:
+        raise ConvergenceError(
+            "the PLS algorithm broke down: a construct's scores have no variance "
+            "(its items are uncorrelated with every construct it is linked to)"
+        )
     if not converged[0]:
         raise ConvergenceError(
             f"the PLS algorithm did not converge within {max_iter} iterations "
@@ -950,7 +970,7 @@ def bootstrap(
         S, mean, sd = S[usable], mean[usable], sd[usable]
         if not len(S):
             continue
-        W, _, converged = _wold(S, design, tol, int(max_iter))
+        W, _, converged, _ = _wold(S, design, tol, int(max_iter))
         failed += int((~converged).sum())
         S, W, sd, mean = S[converged], W[converged], sd[converged], mean[converged]
         if not len(S):

@@ -289,3 +289,21 @@ def test_estimation_without_scale_has_no_index(survey):
     assert result.index == {}
     assert result.respondent_index is None
     assert isinstance(result.scores, pd.DataFrame)
+
+
+def test_duplicated_reflective_item_is_estimable(survey):
+    data = survey.assign(imag3=survey["imag2"])
+    result = fit(data)
+    assert result.outer_weights["IMAG"]["imag2"] == pytest.approx(
+        result.outer_weights["IMAG"]["imag3"]
+    )
+
+
+def test_blocks_without_any_correlation_break_down_with_a_message():
+    # columns of a Hadamard matrix: centred and exactly uncorrelated with each other
+    h = np.array([[1, 1], [1, -1]])
+    h8 = np.kron(np.kron(h, h), h)
+    data = pd.DataFrame(h8[:, 1:5], columns=["a1", "a2", "b1", "b2"])
+    model = pls.PathModel({"A": ["a1", "a2"], "B": ["b1", "b2"]}, (("A", "B"),))
+    with pytest.raises(pls.ConvergenceError, match="broke down.*no variance"):
+        pls.estimate(data, model)

@@ -678,7 +678,12 @@ def estimate(
     prepared = _prepare(data, design, missing)
     S = prepared.S[None]
     _check_blocks(S[0], design)
-    W, iterations, converged, broken = _wold(S, design, tol, int(max_iter))
+    try:
+        W, iterations, converged, broken = _wold(S, design, tol, int(max_iter))
+    except np.linalg.LinAlgError:
+        raise DataError(
+            "two latent variables are perfectly collinear: the inner model cannot be estimated"
+        ) from None
     if broken[0]:
         raise ConvergenceError(
             "the PLS algorithm broke down: a construct's scores have no variance "
@@ -690,7 +695,13 @@ def estimate(
             f"(tolerance {tol:g}); try more iterations or another inner scheme"
         )
     W = _orient(S, W, design, None)
-    stats = _derive(S, W, design)
+    try:
+        stats = _derive(S, W, design)
+    except np.linalg.LinAlgError:
+        raise DataError(
+            "two predecessors of a construct have perfectly collinear scores: "
+            "the path coefficients are not unique"
+        ) from None
     return _assemble(model, design, prepared, S[0], stats, int(iterations[0]))
 
 
@@ -911,8 +922,10 @@ def bootstrap(
     product instead of one pass over the data per resample. Wold's iterations then run on all
     resamples at once. Signs are aligned to the full-sample solution construct by construct.
     Resamples that fail (no convergence, an item constant in the resample, a singular formative
-    block) are left out and counted in ``failed``. Standard error: standard deviation of the
-    resample estimates (ddof=1); interval: 2.5th and 97.5th percentiles.
+    block or collinear scores) are left out and counted in ``failed``. ``result``, when given,
+    must be :func:`estimate`'s result for the same data and model (it is the sign reference).
+    Standard error: standard deviation of the resample estimates (ddof=1); interval: 2.5th and
+    97.5th percentiles.
     """
     if int(resamples) < 2:
         raise PLSError("the bootstrap needs at least 2 resamples")
@@ -970,29 +983,60 @@ def bootstrap(
         S, mean, sd = S[usable], mean[usable], sd[usable]
         if not len(S):
             continue
-        W, _, converged, _ = _wold(S, design, tol, int(max_iter))
-        failed += int((~converged).sum())
-        S, W, sd, mean = S[converged], W[converged], sd[converged], mean[converged]
-        if not len(S):
-            continue
-        W = _orient(S, W, design, reference)
-        stats = _derive(S, W, design)
-        draw = {
-            "weights": W.sum(axis=2),
-            "loadings": (stats.loadings * design.member).sum(axis=2),
-            "paths": stats.paths,
-            "total": stats.total,
-            "r_squared": stats.r_squared,
-        }
-        if model.scales is not None:
-            draw["index"] = _bootstrap_index(design, W, sd, prepared.means + mean, model)
-        collected.append(draw)
+        try:
+            draw, lost = _bootstrap_batch(S, sd, mean, design, prepared, reference, tol, max_iter)
+        except np.linalg.LinAlgError:
+            # a singular system somewhere in the batch (perfectly collinear scores in one
+            # resample): estimate the batch's resamples one at a time and drop the culprits
+            draw, lost = None, 0
+            for b in range(len(S)):
+                try:
+                    one, one_lost = _bootstrap_batch(
+                        S[b : b + 1],
+                        sd[b : b + 1],
+                        mean[b : b + 1],
+                        design,
+                        prepared,
+                        reference,
+                        tol,
+                        max_iter,
+                    )
+                except np.linalg.LinAlgError:
+                    lost += 1
+                    continue
+                lost += one_lost
+                if one is not None:
+                    collected.append(one)
+        failed += lost
+        if draw is not None:
+            collected.append(draw)
     if not collected or sum(len(d["weights"]) for d in collected) < 2:
         raise ConvergenceError(
             f"only {resamples - failed} of {resamples} bootstrap resamples could be estimated"
         )
     draws = {key: np.concatenate([d[key] for d in collected]) for key in collected[0]}
     return _summarise(result, design, draws, int(resamples), failed, int(seed))
+
+
+def _bootstrap_batch(S, sd, mean, design, prepared, reference, tol, max_iter):
+    """Estimate a batch of resamples from their covariance matrices: (draws, number lost)."""
+    W, _, converged, _ = _wold(S, design, tol, int(max_iter))
+    lost = int((~converged).sum())
+    S, W, sd, mean = S[converged], W[converged], sd[converged], mean[converged]
+    if not len(S):
+        return None, lost
+    W = _orient(S, W, design, reference)
+    stats = _derive(S, W, design)
+    draw = {
+        "weights": W.sum(axis=2),
+        "loadings": (stats.loadings * design.member).sum(axis=2),
+        "paths": stats.paths,
+        "total": stats.total,
+        "r_squared": stats.r_squared,
+    }
+    if design.model.scales is not None:
+        draw["index"] = _bootstrap_index(design, W, sd, prepared.means + mean, design.model)
+    return draw, lost
 
 
 def _bootstrap_index(design, W, sd, means, model) -> np.ndarray:

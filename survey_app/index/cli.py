@@ -28,7 +28,7 @@ def _read_model(path: str) -> pls.PathModel:
             spec = json.load(handle)
     except OSError as error:
         raise click.BadParameter(
-            f"cannot read {path}: {error.strerror}", param_hint="--model"
+            f"cannot read {path}: {error.strerror or error}", param_hint="--model"
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise click.BadParameter(
@@ -53,9 +53,9 @@ def _read_data(path: str, model: pls.PathModel) -> pd.DataFrame:
         data = pd.read_csv(path, usecols=list(model.items), na_values=[""], keep_default_na=False)
     except OSError as error:
         raise click.BadParameter(
-            f"cannot read {path}: {error.strerror}", param_hint="--data"
+            f"cannot read {path}: {error.strerror or error}", param_hint="--data"
         ) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
         raise click.BadParameter(
             f"{path} is not a readable CSV file: {error}", param_hint="--data"
         ) from None

@@ -307,3 +307,15 @@ def test_blocks_without_any_correlation_break_down_with_a_message():
     model = pls.PathModel({"A": ["a1", "a2"], "B": ["b1", "b2"]}, (("A", "B"),))
     with pytest.raises(pls.ConvergenceError, match="broke down.*no variance"):
         pls.estimate(data, model)
+
+
+def test_predecessors_with_identical_scores_are_refused():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((200, 2))
+    c = a.sum(axis=1)[:, None] + rng.standard_normal((200, 2))
+    data = pd.DataFrame(np.hstack([a, a, c]), columns=["a1", "a2", "b1", "b2", "c1", "c2"])
+    model = pls.PathModel(
+        {"A": ["a1", "a2"], "B": ["b1", "b2"], "C": ["c1", "c2"]}, (("A", "C"), ("B", "C"))
+    )
+    with pytest.raises(pls.DataError, match="perfectly collinear"):
+        pls.estimate(data, model)

@@ -788,7 +788,7 @@ def _reliability(S: np.ndarray, design: _Design, j: int, loading_of: np.ndarray)
 def _raw_weights(W: np.ndarray, sd: np.ndarray, scaled: bool) -> np.ndarray:
     """Outer weights on the items' own scale: w / sd when the items were standardised.
 
-    W is p x J (or B x p x J with sd B x p); returns the per-item weight (zeros collapsed).
+    W is p x J; returns one weight per item (each item has one construct).
     """
     weight_of = W.sum(axis=-1)
     return weight_of / sd if scaled else weight_of
@@ -891,6 +891,8 @@ class Interval:
 
 @dataclass(frozen=True)
 class BootstrapResult:
+    """Bootstrap intervals keyed like :class:`PLSResult`; ``failed`` resamples are left out."""
+
     resamples: int
     failed: int
     seed: int

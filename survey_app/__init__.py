@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     from .core.views import bp as core_bp
     from .customers.views import bp as customers_bp
     from .demo import cli as demo_cli
+    from .index.cli import cli as index_cli
     from .taxonomy.views import bp as taxonomy_bp
 
     for blueprint in (
@@ -93,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
         taxonomy_bp,
         accounts_cli,
         demo_cli,
+        index_cli,
     ):
         app.register_blueprint(blueprint)
 

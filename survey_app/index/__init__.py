@@ -1,0 +1,1 @@
+"""The composite satisfaction index: model estimation, stored index values, management report."""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 
 from flask import (
@@ -167,8 +168,12 @@ def track_file(token: str, attachment_id: int):
 
 
 def _send(attachment):
+    path = services.attachment_path(attachment)
+    if not path.is_file():
+        abort(404)
+    # Files are small (5 MB at most): read them whole, so no handle outlives the request.
     return send_file(
-        services.attachment_path(attachment),
+        io.BytesIO(path.read_bytes()),
         mimetype=attachment.content_type,
         as_attachment=attachment.content_type == "application/pdf",
         download_name=attachment.filename,

@@ -31,17 +31,40 @@ PATHS = {
 
 
 class World:
+    """Users of each role, a root cause and a clock; holds ids only, so it works in any app
+    context (HTTP tests open their own around service calls)."""
+
     def __init__(self):
-        self.users = {}
+        self.user_ids = {}
         for role in ("staff", "manager", "admin"):
-            self.users[role] = account_services.create_user(
+            user = account_services.create_user(
                 f"{role}-w@example.com", "correct-horse-battery", role, f"{role.title()} W"
             )
-        self.cause = services.save_root_cause(
-            Actor.of(self.users["admin"]), None, name_zh="流程缺陷", name_en="Process gap"
-        )
-        self.category = by_code("delivery")
+            db.session.flush()
+            self.user_ids[role] = user.id
+        self.cause_id = services.save_root_cause(
+            self.actor("admin"), None, name_zh="流程缺陷", name_en="Process gap"
+        ).id
+        self.category_id = by_code("delivery").id
         self.clock = T0
+
+    @property
+    def users(self):
+        from survey_app.accounts.models import User
+
+        return {role: db.session.get(User, uid) for role, uid in self.user_ids.items()}
+
+    @property
+    def cause(self):
+        from survey_app.complaints.models import RootCause
+
+        return db.session.get(RootCause, self.cause_id)
+
+    @property
+    def category(self):
+        from survey_app.taxonomy.models import Reason
+
+        return db.session.get(Reason, self.category_id)
 
     def actor(self, kind: str) -> Actor:
         if kind == "customer":
@@ -57,7 +80,7 @@ class World:
     def open(self, **kwargs):
         fields = dict(
             channel=Channel.PHONE,
-            category_id=self.category.id,
+            category_id=self.category_id,
             contact_name="李娜",
             contact_email="lina@example.cn",
             description="The parcel arrived broken.",
@@ -70,7 +93,7 @@ class World:
     def act(self, complaint, action: str, kind: str = "staff", **kwargs):
         defaults = dict(text="details", now=self.tick())
         if action == "close":
-            defaults.update(root_cause_id=self.cause.id, corrective_action="Retrain packers")
+            defaults.update(root_cause_id=self.cause_id, corrective_action="Retrain packers")
         if action == "merge":
             defaults["merge_into"] = self.open()
         defaults.update(kwargs)
@@ -87,8 +110,32 @@ class World:
 
 @pytest.fixture
 def world(app):
+    """For service-level tests: the app context stays open for the whole test."""
     with app.app_context():
         w = World()
         db.session.commit()
         yield w
         db.session.rollback()
+
+
+@pytest.fixture
+def http_world(app):
+    """For HTTP tests: no app context stays open (requests must not share one); wrap service
+    calls in ``with app.app_context():``."""
+    with app.app_context():
+        w = World()
+        db.session.commit()
+    return w
+
+
+@pytest.fixture(autouse=True)
+def _english(request):
+    """Complaint pages are read in English in these tests."""
+    if "client" in request.fixturenames:
+        request.getfixturevalue("client").set_cookie("lang", "en")
+
+
+def english_client(app):
+    client = app.test_client()
+    client.set_cookie("lang", "en")
+    return client

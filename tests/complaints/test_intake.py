@@ -160,7 +160,10 @@ def test_the_customer_adds_information_and_withdraws(app, client):
     url = f"/complaint/t/{token}/act"
     form_url = f"/complaint/t/{token}"
     response = post_form(
-        client, url, {"action": "add_information", "text": "订单号其实是 SO-1002"}, form_url=form_url
+        client,
+        url,
+        {"action": "add_information", "text": "订单号其实是 SO-1002"},
+        form_url=form_url,
     )
     assert response.status_code == 302
     page = client.get(form_url, headers=EN).get_data(as_text=True)

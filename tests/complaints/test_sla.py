@@ -81,12 +81,17 @@ def test_deadlines_follow_severity_tier_and_calendar(world):
 
 def test_key_customers_get_tighter_targets(world):
     key = Customer(code="K1", name="大客户甲", segment="大客户", email="k1@example.cn")
-    managed = Customer(code="K2", name="乙", segment="零售", assigned_staff_id=world.users["staff"].id)
+    managed = Customer(
+        code="K2", name="乙", segment="零售", assigned_staff_id=world.users["staff"].id
+    )
     plain = Customer(code="G1", name="丙", segment="零售")
     db.session.add_all([key, managed, plain])
     db.session.flush()
     assert [services.customer_tier(c) for c in (key, managed, plain, None)] == [
-        "key", "key", "general", "general"
+        "key",
+        "key",
+        "general",
+        "general",
     ]
     now = world.tick()
     complaint = world.open(customer_id=key.id, severity=Severity.HIGH, now=now)

@@ -217,6 +217,19 @@ class RootCause(db.Model):
         return self.name_zh or self.name_en
 
 
+#: the list a new installation starts with: (zh, en)
+DEFAULT_ROOT_CAUSES = [
+    ("产品缺陷", "Product defect"),
+    ("包装或运输损坏", "Packing or transport damage"),
+    ("流程缺陷", "Process gap"),
+    ("员工培训不足", "Insufficient staff training"),
+    ("供应商问题", "Supplier problem"),
+    ("系统故障", "System error"),
+    ("沟通不清", "Unclear communication"),
+    ("客户误解", "Customer misunderstanding"),
+]
+
+
 queue_members = sa.Table(
     "complaint_queue_members",
     db.metadata,

@@ -1018,6 +1018,18 @@ def save_root_cause(
     return cause
 
 
+def ensure_default_root_causes() -> int:
+    """Add the default root causes when the list is empty (a new or wiped database)."""
+    from .models import DEFAULT_ROOT_CAUSES
+
+    if db.session.scalar(sa.select(sa.func.count()).select_from(RootCause)):
+        return 0
+    for position, (zh, en) in enumerate(DEFAULT_ROOT_CAUSES, start=1):
+        db.session.add(RootCause(name_zh=zh, name_en=en, position=position))
+    db.session.flush()
+    return len(DEFAULT_ROOT_CAUSES)
+
+
 def get_root_cause(cause_id: int) -> RootCause:
     cause = db.session.get(RootCause, cause_id)
     if cause is None:

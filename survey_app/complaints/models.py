@@ -85,6 +85,20 @@ class Complaint(db.Model):
     __table_args__ = (
         sa.Index("ix_complaints_state_due", "state", "due_at"),
         sa.Index("ix_complaints_assignee_state", "assignee_id", "state"),
+        # Leads with the receipt time for date filters, and covers every column the managers'
+        # analysis reads, so its passes over a period read the index instead of the wide rows.
+        sa.Index(
+            "ix_complaints_analysis",
+            "created_at",
+            "category_id",
+            "root_cause_id",
+            "merged_into_id",
+            "acknowledged_at",
+            "ack_due_at",
+            "resolved_at",
+            "resolve_due_at",
+            "reopen_count",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -119,7 +133,7 @@ class Complaint(db.Model):
     end_reason: Mapped[str] = mapped_column(sa.Text(), default="")
     proposed_resolution: Mapped[str] = mapped_column(sa.Text(), default="")
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complaints.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+import numpy as np
 import sqlalchemy as sa
 
 from survey_app.analytics import complaints as stats
@@ -68,15 +69,22 @@ def _utc(day: date, end: bool = False) -> datetime:
 
 def _where(query, f: Filters, now: datetime):
     if f.q:
-        pattern = f"%{f.q.lower()}%"
+        pattern = "%" + f.q.replace("\\", "").replace("%", "").replace("_", "\\_") + "%"
+        # SQLite's LIKE already ignores ASCII case; PostgreSQL needs ILIKE
+        like = "like" if db.engine.dialect.name == "sqlite" else "ilike"
         query = query.where(
             sa.or_(
                 Complaint.code == f.q.upper(),
-                sa.func.lower(Complaint.contact_name).like(pattern),
-                sa.func.lower(Complaint.contact_email).like(pattern),
-                Complaint.contact_phone.like(pattern),
-                sa.func.lower(Complaint.order_ref).like(pattern),
-                sa.func.lower(Complaint.description).like(pattern),
+                *(
+                    getattr(column, like)(pattern, escape="\\")
+                    for column in (
+                        Complaint.contact_name,
+                        Complaint.contact_email,
+                        Complaint.contact_phone,
+                        Complaint.order_ref,
+                        Complaint.description,
+                    )
+                ),
             )
         )
     if f.state:
@@ -224,81 +232,93 @@ def _analysis_where(query, f: AnalysisFilters):
     return query
 
 
+def _plain_rows(statement) -> list[tuple]:
+    """Rows as the driver returns them, without SQLAlchemy's per-value processing: for long
+    numeric columns headed straight into numpy (bind parameters are still processed)."""
+    result = db.session.connection().execute(statement)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
 def analysis(f: AnalysisFilters, locale: str) -> Analysis:
-    """Every figure of the managers' page for the complaints received in the period."""
+    """Every figure of the managers' page for the complaints received in the period.
+
+    Three passes over the period's complaints: one GROUP BY (period, category, root cause)
+    carrying the SLA and reopen counts, one read of the two duration columns (for exact
+    percentiles), one join with the ratings; plus the active-customer count."""
     result = Analysis()
     labels = {r.id: r.label(locale) for r in db.session.scalars(sa.select(Reason))}
     period = _period_key(Complaint.created_at, f.granularity).label("period")
-    volume = db.session.execute(
-        _analysis_where(sa.select(period, Complaint.category_id, sa.func.count(Complaint.id)), f)
-        .group_by(period, Complaint.category_id)
-        .order_by(period, Complaint.category_id)
-    ).all()
-    result.volume = [(p, labels.get(c, "?"), n) for p, c, n in volume]
-    result.periods = sorted({str(p) for p, _c, _n in volume})
+    one = sa.literal(1)
+
+    def flag(condition):
+        return sa.func.sum(sa.case((condition, one), else_=0))
+
+    grouped = _plain_rows(
+        _analysis_where(
+            sa.select(
+                period,
+                Complaint.category_id,
+                Complaint.root_cause_id,
+                sa.func.count(Complaint.id),
+                sa.func.count(Complaint.acknowledged_at),
+                flag(Complaint.acknowledged_at <= Complaint.ack_due_at),
+                sa.func.count(Complaint.resolved_at),
+                flag(Complaint.resolved_at <= Complaint.resolve_due_at),
+                flag(Complaint.reopen_count > 0),
+                flag(sa.or_(Complaint.resolved_at.is_not(None), Complaint.reopen_count > 0)),
+            ),
+            f,
+        ).group_by(period, Complaint.category_id, Complaint.root_cause_id)
+    )
+    volume: dict = {}
     by_category: dict = {}
-    for _p, c, n in volume:
-        by_category[labels.get(c, "?")] = by_category.get(labels.get(c, "?"), 0) + n
+    by_cause: dict = {}
+    causes = {rc.id: rc.label(locale) for rc in db.session.scalars(sa.select(RootCause))}
+    for row in grouped:
+        label = labels.get(row[1], "?")
+        volume[(str(row[0]), row[1])] = volume.get((str(row[0]), row[1]), 0) + row[3]
+        by_category[label] = by_category.get(label, 0) + row[3]
+        if row[2] is not None:
+            cause = causes.get(row[2], "?")
+            by_cause[cause] = by_cause.get(cause, 0) + row[3]
+    result.volume = [(p, labels.get(c, "?"), n) for (p, c), n in sorted(volume.items())]
+    result.periods = sorted({p for p, _c in volume})
     result.total = sum(by_category.values())
     result.categories = stats.pareto(by_category)
+    result.root_causes = stats.pareto(by_cause)
+    totals = [sum(int(row[i] or 0) for row in grouped) for i in range(4, 10)]
+    result.ack_sla = (totals[1], totals[0])
+    result.resolve_sla = (totals[3], totals[2])
+    result.reopened = (totals[4], totals[5])
 
-    causes = {rc.id: rc.label(locale) for rc in db.session.scalars(sa.select(RootCause))}
-    cause_counts = db.session.execute(
-        _analysis_where(sa.select(Complaint.root_cause_id, sa.func.count(Complaint.id)), f)
-        .where(Complaint.root_cause_id.is_not(None))
-        .group_by(Complaint.root_cause_id)
-    ).all()
-    result.root_causes = stats.pareto({causes.get(c, "?"): n for c, n in cause_counts})
-
-    ack_hours = db.session.scalars(
+    durations = _plain_rows(
         _analysis_where(
-            sa.select(_hours(Complaint.created_at, Complaint.acknowledged_at)), f
+            sa.select(
+                _hours(Complaint.created_at, Complaint.acknowledged_at),
+                _hours(Complaint.created_at, Complaint.resolved_at),
+            ),
+            f,
         ).where(Complaint.acknowledged_at.is_not(None))
-    ).all()
-    resolve_hours = db.session.scalars(
-        _analysis_where(sa.select(_hours(Complaint.created_at, Complaint.resolved_at)), f).where(
-            Complaint.resolved_at.is_not(None)
-        )
-    ).all()
+    )
+    matrix = np.array(durations, dtype=float).reshape(-1, 2)  # None becomes NaN
+    ack_hours, resolve_hours = matrix[:, 0], matrix[:, 1]
+    resolve_hours = resolve_hours[~np.isnan(resolve_hours)]
     result.ack = stats.duration_summary(ack_hours)
     result.resolve = stats.duration_summary(resolve_hours)
     result.ack_histogram = stats.duration_histogram(ack_hours)
     result.resolve_histogram = stats.duration_histogram(resolve_hours)
 
-    row = db.session.execute(
-        _analysis_where(
-            sa.select(
-                sa.func.count(Complaint.acknowledged_at),
-                sa.func.sum(
-                    sa.case((Complaint.acknowledged_at <= Complaint.ack_due_at, 1), else_=0)
-                ),
-                sa.func.count(Complaint.resolved_at),
-                sa.func.sum(
-                    sa.case((Complaint.resolved_at <= Complaint.resolve_due_at, 1), else_=0)
-                ),
-                sa.func.sum(sa.case((Complaint.reopen_count > 0, 1), else_=0)),
-                sa.func.sum(
-                    sa.case(
-                        (sa.or_(Complaint.resolved_at.is_not(None), Complaint.reopen_count > 0), 1),
-                        else_=0,
-                    )
-                ),
-            ),
-            f,
-        )
-    ).one()
-    result.ack_sla = (int(row[1] or 0), int(row[0] or 0))
-    result.resolve_sla = (int(row[3] or 0), int(row[2] or 0))
-    result.reopened = (int(row[4] or 0), int(row[5] or 0))
-
-    recommend = db.session.execute(
+    recommend = _plain_rows(
         _analysis_where(
             sa.select(RecoveryRating.rating, RecoveryRating.recommend).join(
                 Complaint, Complaint.id == RecoveryRating.complaint_id
             ),
             f,
         )
-    ).all()
+    )
     result.ratings = len(recommend)
     if recommend:
         result.mean_rating = sum(r for r, _n in recommend) / len(recommend)

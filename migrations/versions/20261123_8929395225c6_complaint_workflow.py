@@ -1,8 +1,9 @@
-"""complaint workflow
+"""Complaint workflow: complaints, their append-only timeline, attachments, ratings, root causes,
+team queues, SLA targets and the working calendar; with the default root causes.
 
-Revision ID: 1962aa964275
+Revision ID: 8929395225c6
 Revises: 2f8f51fbf302
-Create Date: 2026-11-23 16:04:39.988718
+Create Date: 2026-11-23 16:19:45.949010
 
 """
 from alembic import op
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '1962aa964275'
+revision = '8929395225c6'
 down_revision = '2f8f51fbf302'
 branch_labels = None
 depends_on = None
@@ -43,7 +44,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint_sla_targets')),
     sa.UniqueConstraint('severity', 'tier', name='uq_sla_severity_tier')
     )
-    op.create_table('root_causes',
+    root_causes = op.create_table('root_causes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name_zh', sa.String(length=80), nullable=False),
     sa.Column('name_en', sa.String(length=80), nullable=False),
@@ -120,10 +121,10 @@ def upgrade():
     sa.UniqueConstraint('token', name=op.f('uq_complaints_token'))
     )
     with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.create_index('ix_complaints_analysis', ['created_at', 'category_id', 'root_cause_id', 'merged_into_id', 'acknowledged_at', 'ack_due_at', 'resolved_at', 'resolve_due_at', 'reopen_count'], unique=False)
         batch_op.create_index('ix_complaints_assignee_state', ['assignee_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_category_id'), ['category_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_channel'), ['channel'], unique=False)
-        batch_op.create_index(batch_op.f('ix_complaints_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_queue_id'), ['queue_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_severity'), ['severity'], unique=False)
@@ -178,6 +179,24 @@ def upgrade():
     sa.UniqueConstraint('complaint_id', name=op.f('uq_complaint_ratings_complaint_id'))
     )
     # ### end Alembic commands ###
+    # The list a new installation starts with (a snapshot: later edits are the admins' business).
+    defaults = [
+        ("产品缺陷", "Product defect"),
+        ("包装或运输损坏", "Packing or transport damage"),
+        ("流程缺陷", "Process gap"),
+        ("员工培训不足", "Insufficient staff training"),
+        ("供应商问题", "Supplier problem"),
+        ("系统故障", "System error"),
+        ("沟通不清", "Unclear communication"),
+        ("客户误解", "Customer misunderstanding"),
+    ]
+    op.bulk_insert(
+        root_causes,
+        [
+            {"name_zh": zh, "name_en": en, "active": True, "position": position}
+            for position, (zh, en) in enumerate(defaults, start=1)
+        ],
+    )
 
 
 def downgrade():
@@ -196,10 +215,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_complaints_severity'))
         batch_op.drop_index(batch_op.f('ix_complaints_queue_id'))
         batch_op.drop_index(batch_op.f('ix_complaints_customer_id'))
-        batch_op.drop_index(batch_op.f('ix_complaints_created_at'))
         batch_op.drop_index(batch_op.f('ix_complaints_channel'))
         batch_op.drop_index(batch_op.f('ix_complaints_category_id'))
         batch_op.drop_index('ix_complaints_assignee_state')
+        batch_op.drop_index('ix_complaints_analysis')
 
     op.drop_table('complaints')
     with op.batch_alter_table('complaint_queue_rules', schema=None) as batch_op:

@@ -513,6 +513,8 @@ def edit(complaint_id: int):
             db.session.rollback()
             complaint = services.get_complaint(complaint_id)
             attach_error(form, error)
+            # the message says what changed; saving again now knowingly overrides it
+            form.version.data = str(complaint.version)
         else:
             db.session.commit()
             flash(_("Changes saved."), "success")

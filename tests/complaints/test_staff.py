@@ -107,6 +107,7 @@ def test_the_second_of_two_concurrent_saves_is_refused_and_told_what_changed(
     complaint = _get(app, complaint_id)
     assert complaint.severity is Severity.HIGH and complaint.state is State.ACKNOWLEDGED
     # the form now carries the current version: saving again, knowingly, works
+    assert f'name="version" type="hidden" value="{complaint.version}"' in html
     again = post_form(
         client,
         f"{url}/edit",

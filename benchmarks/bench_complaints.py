@@ -150,6 +150,8 @@ def main() -> None:
     client = app.test_client()
     client.set_cookie("lang", "en")
     client.post("/login", data={"email": "m@example.com", "password": "bench-password-1"})
+    staff = app.test_client()
+    staff.post("/login", data={"email": "s1@example.com", "password": "bench-password-1"})
     pages = [
         ("staff list, newest", "/complaints/"),
         ("staff list, page 50 (keyset)", "/complaints/?before=" + str(args.complaints - 50 * 25)),
@@ -157,7 +159,7 @@ def main() -> None:
         ("list: overdue, open, category", "/complaints/?overdue=1&open=1&category=3"),
         ("list: assignee + date range", "/complaints/?assignee=2&from=2026-01-01&to=2026-03-31"),
         ("list: text search", "/complaints/?q=SO-4242"),
-        ("my work", "/complaints/mine"),
+        ("my work (staff with ~13,000 assigned)", "/complaints/mine"),
         ("analysis, last 12 months", "/complaints/analysis"),
         (
             "analysis, 2 years by week",
@@ -165,11 +167,11 @@ def main() -> None:
         ),
         ("analysis, filtered", "/complaints/analysis?severity=high&channel=phone"),
     ]
-    print(f"{'page':<36} {'median ms':>10} {'max ms':>8}  target {TARGET_MS} ms")
+    print(f"{'page':<40} {'median ms':>10} {'max ms':>8}  target {TARGET_MS} ms")
     for label, url in pages:
-        median, worst = timed(client, url)
+        median, worst = timed(staff if url == "/complaints/mine" else client, url)
         flag = "ok" if median < TARGET_MS else "SLOW"
-        print(f"{label:<36} {median:>10.0f} {worst:>8.0f}  {flag}")
+        print(f"{label:<40} {median:>10.0f} {worst:>8.0f}  {flag}")
 
 
 if __name__ == "__main__":

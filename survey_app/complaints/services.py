@@ -829,10 +829,14 @@ def edit_fields(
             new = new.strip()
         old = getattr(complaint, name)
         if old != new:
-            changes[name] = [
-                getattr(old, "value", old if old is None else str(old)),
-                getattr(new, "value", new if new is None else str(new)),
-            ]
+            if name == "category_id":
+                # a reader of the timeline wants names, not ids (codes stay language-neutral)
+                changes["category"] = [complaint.category.code, category.code]
+            else:
+                changes[name] = [
+                    getattr(old, "value", old if old is None else str(old)),
+                    getattr(new, "value", new if new is None else str(new)),
+                ]
             setattr(complaint, name, new)
     if not (complaint.contact_email or complaint.contact_phone):
         raise DomainError(_l("Keep an e-mail address or a phone number."), field="contact_email")
@@ -840,6 +844,8 @@ def edit_fields(
         return None
     if "severity" in changes:
         _set_deadlines(complaint)
+    if "category" in changes:
+        db.session.expire(complaint, ["category"])
     _flush_versioned(complaint, now)
     return _record(complaint, actor, EventKind.FIELD_EDIT, now, visible=False, changes=changes)
 

@@ -81,6 +81,8 @@ def _init_login(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from .accounts.cli import cli as accounts_cli
     from .accounts.views import bp as accounts_bp
+    from .complaints.cli import cli as complaints_cli
+    from .complaints.views import bp as complaints_bp
     from .core.views import bp as core_bp
     from .customers.views import bp as customers_bp
     from .demo import cli as demo_cli
@@ -92,7 +94,9 @@ def _register_blueprints(app: Flask) -> None:
         accounts_bp,
         customers_bp,
         taxonomy_bp,
+        complaints_bp,
         accounts_cli,
+        complaints_cli,
         demo_cli,
         index_cli,
     ):

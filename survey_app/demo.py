@@ -215,7 +215,9 @@ def seed_customers(ctx: DemoContext) -> list[str]:
 
 def chapters() -> list[Callable[[DemoContext], list[str]]]:
     """The demo story's chapters, in order: later chapters use what earlier ones made."""
-    return [seed_users, seed_customers]
+    from survey_app.complaints.demo import seed_demo as seed_complaints
+
+    return [seed_users, seed_customers, seed_complaints]
 
 
 def database_is_empty() -> bool:

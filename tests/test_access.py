@@ -16,6 +16,7 @@ PUBLIC = frozenset(ROLES)
 SIGNED_IN = frozenset({"staff", "manager", "admin"})
 STAFF_WORK = frozenset({"staff", "manager", "admin"})
 ADMIN = frozenset({"admin"})
+MANAGEMENT = frozenset({"manager", "admin"})
 
 #: endpoint -> roles that may GET it. Other signed-in roles get 403; anonymous visitors are sent to
 #: the sign-in page. POST-only endpoints map to None (GET is 405 for everyone).
@@ -34,6 +35,30 @@ RULES: dict[str, frozenset | None] = {
     "taxonomy.list_reasons": ADMIN,
     "taxonomy.create_reason": ADMIN,
     "taxonomy.edit_reason": ADMIN,
+    # complaints: public pages are keyed by an unguessable token (unknown token: 404)
+    "complaints.new_public": PUBLIC,
+    "complaints.track": PUBLIC,
+    "complaints.track_action": None,
+    "complaints.track_file": PUBLIC,
+    "complaints.rate": PUBLIC,
+    "complaints.list_complaints": STAFF_WORK,
+    "complaints.my_work": STAFF_WORK,
+    "complaints.new_staff": STAFF_WORK,
+    "complaints.show": STAFF_WORK,
+    "complaints.act": None,
+    "complaints.note": None,
+    "complaints.assign": None,
+    "complaints.link_customer": None,
+    "complaints.edit": STAFF_WORK,
+    "complaints.file": STAFF_WORK,
+    "complaints.analysis": MANAGEMENT,
+    "complaints.analysis_csv": MANAGEMENT,
+    "complaints.sla_settings": ADMIN,
+    "complaints.calendar_settings": None,
+    "complaints.root_causes": ADMIN,
+    "complaints.edit_root_cause": ADMIN,
+    "complaints.queues": ADMIN,
+    "complaints.edit_queue": ADMIN,
 }
 
 #: a GET that answers with a redirect even when allowed

@@ -1,0 +1,1 @@
+"""Complaint workflow: intake, state machine, SLA, assignment, timeline, recovery rating."""

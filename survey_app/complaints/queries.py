@@ -1,0 +1,339 @@
+"""Read side of complaints: the staff lists (keyset pages) and the managers' analysis, in SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+import sqlalchemy as sa
+
+from survey_app.analytics import complaints as stats
+from survey_app.customers.models import Transaction
+from survey_app.db_types import UTCDateTime
+from survey_app.extensions import db
+from survey_app.taxonomy.models import Reason
+
+from .models import (
+    OPEN_STATES,
+    Channel,
+    Complaint,
+    QueueRule,
+    RecoveryRating,
+    RootCause,
+    Severity,
+    State,
+)
+
+
+@dataclass
+class Filters:
+    q: str = ""
+    state: State | None = None
+    category_id: int | None = None
+    severity: Severity | None = None
+    #: a user id, or 0 for "unassigned"
+    assignee_id: int | None = None
+    channel: Channel | None = None
+    customer_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    overdue: bool = False
+    open_only: bool = False
+
+    @property
+    def active(self) -> bool:
+        return any(
+            [
+                self.q,
+                self.state,
+                self.category_id,
+                self.severity,
+                self.assignee_id is not None,
+                self.channel,
+                self.customer_id,
+                self.date_from,
+                self.date_to,
+                self.overdue,
+                self.open_only,
+            ]
+        )
+
+
+def _utc(day: date, end: bool = False) -> datetime:
+    from datetime import UTC
+
+    moment = datetime.combine(day + timedelta(days=1) if end else day, time(0), UTC)
+    return moment
+
+
+def _where(query, f: Filters, now: datetime):
+    if f.q:
+        pattern = "%" + f.q.replace("\\", "").replace("%", "").replace("_", "\\_") + "%"
+        # SQLite's LIKE already ignores ASCII case; PostgreSQL needs ILIKE
+        like = "like" if db.engine.dialect.name == "sqlite" else "ilike"
+        query = query.where(
+            sa.or_(
+                Complaint.code == f.q.upper(),
+                *(
+                    getattr(column, like)(pattern, escape="\\")
+                    for column in (
+                        Complaint.contact_name,
+                        Complaint.contact_email,
+                        Complaint.contact_phone,
+                        Complaint.order_ref,
+                        Complaint.description,
+                    )
+                ),
+            )
+        )
+    if f.state:
+        query = query.where(Complaint.state == f.state)
+    if f.open_only:
+        query = query.where(Complaint.state.in_(OPEN_STATES))
+    if f.category_id:
+        query = query.where(Complaint.category_id == f.category_id)
+    if f.severity:
+        query = query.where(Complaint.severity == f.severity)
+    if f.assignee_id == 0:
+        query = query.where(Complaint.assignee_id.is_(None))
+    elif f.assignee_id:
+        query = query.where(Complaint.assignee_id == f.assignee_id)
+    if f.channel:
+        query = query.where(Complaint.channel == f.channel)
+    if f.customer_id:
+        query = query.where(Complaint.customer_id == f.customer_id)
+    if f.date_from:
+        query = query.where(Complaint.created_at >= _utc(f.date_from))
+    if f.date_to:
+        query = query.where(Complaint.created_at < _utc(f.date_to, end=True))
+    if f.overdue:
+        query = query.where(Complaint.due_at < now)
+    return query
+
+
+def complaint_page(f: Filters, now: datetime, *, before_id: int | None, per_page: int):
+    """Newest first, ``per_page`` rows after the cursor; returns (rows, next cursor or None)."""
+    query = _where(sa.select(Complaint), f, now)
+    if before_id:
+        query = query.where(Complaint.id < before_id)
+    rows = list(db.session.scalars(query.order_by(Complaint.id.desc()).limit(per_page + 1)))
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    return rows, (rows[-1].id if more and rows else None)
+
+
+def count_matching(f: Filters, now: datetime) -> int:
+    query = _where(sa.select(sa.func.count(Complaint.id)), f, now)
+    return db.session.scalar(query)
+
+
+def my_work(user_id: int, queue_ids: list[int], now: datetime, limit: int = 100):
+    """(mine, unassigned in my queues): open complaints, overdue first, then by due date."""
+    order = (
+        sa.case((Complaint.due_at < now, 0), else_=1),
+        sa.case((Complaint.due_at.is_(None), 1), else_=0),
+        Complaint.due_at,
+        Complaint.id,
+    )
+    base = sa.select(Complaint).where(Complaint.state.in_(OPEN_STATES))
+    mine = list(
+        db.session.scalars(
+            base.where(Complaint.assignee_id == user_id).order_by(*order).limit(limit)
+        )
+    )
+    queued = []
+    if queue_ids:
+        queued = list(
+            db.session.scalars(
+                base.where(Complaint.assignee_id.is_(None), Complaint.queue_id.in_(queue_ids))
+                .order_by(*order)
+                .limit(limit)
+            )
+        )
+    return mine, queued
+
+
+def complaints_by_code(code: str) -> Complaint | None:
+    return db.session.scalar(sa.select(Complaint).where(Complaint.code == code.strip().upper()))
+
+
+def queue_rules() -> dict[int, int]:
+    return dict(db.session.execute(sa.select(QueueRule.category_id, QueueRule.queue_id)).all())
+
+
+# --- analysis ---
+
+
+@dataclass
+class AnalysisFilters:
+    date_from: date
+    date_to: date
+    granularity: str = "month"
+    category_id: int | None = None
+    severity: Severity | None = None
+    channel: Channel | None = None
+    tier: str = ""
+
+
+@dataclass
+class Analysis:
+    total: int = 0
+    volume: list = field(default_factory=list)  # (period, category label, count)
+    periods: list = field(default_factory=list)
+    categories: list = field(default_factory=list)  # pareto rows
+    root_causes: list = field(default_factory=list)  # pareto rows
+    ack: stats.DurationSummary | None = None
+    resolve: stats.DurationSummary | None = None
+    ack_histogram: list = field(default_factory=list)
+    resolve_histogram: list = field(default_factory=list)
+    ack_sla: tuple = (0, 0)  # (met, total)
+    resolve_sla: tuple = (0, 0)
+    reopened: tuple = (0, 0)  # (reopened, resolved or reopened)
+    ratings: int = 0
+    mean_rating: float | None = None
+    mean_recommend: float | None = None
+    nps: float | None = None
+    active_customers: int = 0
+    per_thousand: float | None = None
+
+
+def _period_key(column, granularity: str):
+    if db.engine.dialect.name == "sqlite":
+        if granularity == "week":
+            return sa.func.date(column, "weekday 0", "-6 days")
+        return sa.func.strftime("%Y-%m", column)
+    local = sa.func.timezone("UTC", column)
+    if granularity == "week":
+        return sa.func.to_char(sa.func.date_trunc("week", local), "YYYY-MM-DD")
+    return sa.func.to_char(local, "YYYY-MM")
+
+
+def _hours(start, end):
+    if db.engine.dialect.name == "sqlite":
+        return (sa.func.julianday(end) - sa.func.julianday(start)) * 24.0
+    return sa.extract("epoch", end - start) / 3600.0
+
+
+def _analysis_where(query, f: AnalysisFilters):
+    query = query.where(
+        Complaint.merged_into_id.is_(None),
+        Complaint.created_at >= _utc(f.date_from),
+        Complaint.created_at < _utc(f.date_to, end=True),
+    )
+    if f.category_id:
+        query = query.where(Complaint.category_id == f.category_id)
+    if f.severity:
+        query = query.where(Complaint.severity == f.severity)
+    if f.channel:
+        query = query.where(Complaint.channel == f.channel)
+    if f.tier:
+        query = query.where(Complaint.tier == f.tier)
+    return query
+
+
+def _plain_rows(statement) -> list[tuple]:
+    """Rows as the driver returns them, without SQLAlchemy's per-value processing: for long
+    numeric columns headed straight into numpy (bind parameters are still processed)."""
+    result = db.session.connection().execute(statement)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+def analysis(f: AnalysisFilters, locale: str) -> Analysis:
+    """Every figure of the managers' page for the complaints received in the period.
+
+    Three passes over the period's complaints: one GROUP BY (period, category, root cause)
+    carrying the SLA and reopen counts, one read of the two duration columns (for exact
+    percentiles), one join with the ratings; plus the active-customer count."""
+    result = Analysis()
+    labels = {r.id: r.label(locale) for r in db.session.scalars(sa.select(Reason))}
+    period = _period_key(Complaint.created_at, f.granularity).label("period")
+    one = sa.literal(1)
+
+    def flag(condition):
+        return sa.func.sum(sa.case((condition, one), else_=0))
+
+    grouped = _plain_rows(
+        _analysis_where(
+            sa.select(
+                period,
+                Complaint.category_id,
+                Complaint.root_cause_id,
+                sa.func.count(Complaint.id),
+                sa.func.count(Complaint.acknowledged_at),
+                flag(Complaint.acknowledged_at <= Complaint.ack_due_at),
+                sa.func.count(Complaint.resolved_at),
+                flag(Complaint.resolved_at <= Complaint.resolve_due_at),
+                flag(Complaint.reopen_count > 0),
+                flag(sa.or_(Complaint.resolved_at.is_not(None), Complaint.reopen_count > 0)),
+            ),
+            f,
+        ).group_by(period, Complaint.category_id, Complaint.root_cause_id)
+    )
+    volume: dict = {}
+    by_category: dict = {}
+    by_cause: dict = {}
+    causes = {rc.id: rc.label(locale) for rc in db.session.scalars(sa.select(RootCause))}
+    for row in grouped:
+        label = labels.get(row[1], "?")
+        volume[(str(row[0]), row[1])] = volume.get((str(row[0]), row[1]), 0) + row[3]
+        by_category[label] = by_category.get(label, 0) + row[3]
+        if row[2] is not None:
+            cause = causes.get(row[2], "?")
+            by_cause[cause] = by_cause.get(cause, 0) + row[3]
+    result.volume = [(p, labels.get(c, "?"), n) for (p, c), n in sorted(volume.items())]
+    result.periods = sorted({p for p, _c in volume})
+    result.total = sum(by_category.values())
+    result.categories = stats.pareto(by_category)
+    result.root_causes = stats.pareto(by_cause)
+    totals = [sum(int(row[i] or 0) for row in grouped) for i in range(4, 10)]
+    result.ack_sla = (totals[1], totals[0])
+    result.resolve_sla = (totals[3], totals[2])
+    result.reopened = (totals[4], totals[5])
+
+    durations = _plain_rows(
+        _analysis_where(
+            sa.select(
+                _hours(Complaint.created_at, Complaint.acknowledged_at),
+                _hours(Complaint.created_at, Complaint.resolved_at),
+            ),
+            f,
+        ).where(Complaint.acknowledged_at.is_not(None))
+    )
+    matrix = np.array(durations, dtype=float).reshape(-1, 2)  # None becomes NaN
+    ack_hours, resolve_hours = matrix[:, 0], matrix[:, 1]
+    resolve_hours = resolve_hours[~np.isnan(resolve_hours)]
+    result.ack = stats.duration_summary(ack_hours)
+    result.resolve = stats.duration_summary(resolve_hours)
+    result.ack_histogram = stats.duration_histogram(ack_hours)
+    result.resolve_histogram = stats.duration_histogram(resolve_hours)
+
+    recommend = _plain_rows(
+        _analysis_where(
+            sa.select(RecoveryRating.rating, RecoveryRating.recommend).join(
+                Complaint, Complaint.id == RecoveryRating.complaint_id
+            ),
+            f,
+        )
+    )
+    result.ratings = len(recommend)
+    if recommend:
+        result.mean_rating = sum(r for r, _n in recommend) / len(recommend)
+        result.mean_recommend = sum(n for _r, n in recommend) / len(recommend)
+        result.nps = stats.net_promoter([n for _r, n in recommend])
+
+    result.active_customers = db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(Transaction.customer_id))).where(
+            Transaction.occurred_on > f.date_to - timedelta(days=365),
+            Transaction.occurred_on <= f.date_to,
+        )
+    )
+    if result.active_customers:
+        result.per_thousand = 1000.0 * result.total / result.active_customers
+    return result
+
+
+__all__ = ["Filters", "AnalysisFilters", "analysis", "complaint_page", "my_work", "UTCDateTime"]

@@ -84,6 +84,9 @@ class Config:
     PUBLIC_POST_RATE_LIMIT = "20 per minute;200 per hour"
 
     PAGE_SIZE = 25
+    #: the largest request body accepted (complaint attachments: 5 files of 5 MB, plus the form);
+    #: larger uploads are refused with 413 before they are read
+    MAX_CONTENT_LENGTH = 30 * 1024 * 1024
 
     def __init__(self) -> None:
         # Read at instantiation, so tests and tools that change the environment see the change.

@@ -74,3 +74,15 @@ def test_unhandled_error_gives_the_500_page_not_a_traceback(app):
 )
 def test_redirect_targets_stay_on_this_site(target, expected):
     assert safe_next(target, "/") == expected
+
+
+def test_oversized_request_bodies_are_refused_with_a_friendly_413(client):
+    too_big = b"x" * (30 * 1024 * 1024 + 1)
+    response = client.post(
+        "/login",
+        data=too_big,
+        content_type="application/octet-stream",
+        headers={"Accept-Language": "en"},
+    )
+    assert response.status_code == 413
+    assert "too large" in response.get_data(as_text=True)

@@ -84,8 +84,16 @@ def _register_blueprints(app: Flask) -> None:
     from .core.views import bp as core_bp
     from .customers.views import bp as customers_bp
     from .demo import cli as demo_cli
+    from .surveys.views import bp as surveys_bp
 
-    for blueprint in (core_bp, accounts_bp, customers_bp, accounts_cli, demo_cli):
+    for blueprint in (
+        core_bp,
+        accounts_bp,
+        customers_bp,
+        surveys_bp,
+        accounts_cli,
+        demo_cli,
+    ):
         app.register_blueprint(blueprint)
 
 

@@ -16,6 +16,7 @@ PUBLIC = frozenset(ROLES)
 SIGNED_IN = frozenset({"staff", "manager", "admin"})
 STAFF_WORK = frozenset({"staff", "manager", "admin"})
 ADMIN = frozenset({"admin"})
+MANAGEMENT = frozenset({"manager", "admin"})
 
 #: endpoint -> roles that may GET it. Other signed-in roles get 403; anonymous visitors are sent to
 #: the sign-in page. POST-only endpoints map to None (GET is 405 for everyone).
@@ -31,6 +32,30 @@ RULES: dict[str, frozenset | None] = {
     "accounts.edit_user": ADMIN,
     "customers.list_customers": STAFF_WORK,
     "customers.show_customer": STAFF_WORK,
+    # surveys: customers answer through a token (unknown token: 404); admins design and
+    # distribute; managers read results; staff work the detractor follow-up list
+    "surveys.answer_public": PUBLIC,
+    "surveys.answer_invitation": PUBLIC,
+    "surveys.list_questionnaires": MANAGEMENT,
+    "surveys.new_questionnaire": ADMIN,
+    "surveys.show_questionnaire": ADMIN,
+    "surveys.edit_questionnaire": ADMIN,
+    "surveys.change_status": None,
+    "surveys.preview": ADMIN,
+    "surveys.edit_section": ADMIN,
+    "surveys.delete_section": None,
+    "surveys.edit_question": ADMIN,
+    "surveys.delete_question": None,
+    "surveys.move": None,
+    "surveys.dimensions": ADMIN,
+    "surveys.invitations": ADMIN,
+    "surveys.export_invitations": ADMIN,
+    "surveys.send_invitations": None,
+    "surveys.results": MANAGEMENT,
+    "surveys.export_responses": MANAGEMENT,
+    "surveys.text_answers": MANAGEMENT,
+    "surveys.followups": STAFF_WORK,
+    "surveys.show_response": STAFF_WORK,
 }
 
 #: a GET that answers with a redirect even when allowed

@@ -96,7 +96,9 @@ class ConditionFields:
     cond_question_code = SelectField(
         _l("Show only when the answer to"), choices=[], validate_choice=False
     )
-    cond_operator = SelectField(_l("Comparison"), choices=operator_choices)
+    cond_operator = SelectField(
+        _l("Comparison"), choices=operator_choices, default="", validate_choice=False
+    )
     cond_value = StringField(_l("Value"), validators=[Length(max=80)])
 
 
@@ -145,7 +147,12 @@ class QuestionForm(ConditionFields, FlaskForm):
         description=_l("One per line: 中文 | English | dimension code (optional)."),
     )
     dimension_id = SelectField(_l("Dimension"), choices=[], validate_choice=False)
-    construct = SelectField(_l("Construct of the index model"), choices=construct_choices)
+    construct = SelectField(
+        _l("Construct of the index model"),
+        choices=construct_choices,
+        default="",
+        validate_choice=False,
+    )
 
 
 class DimensionForm(FlaskForm):

@@ -79,6 +79,11 @@ def save_dimension(actor, dimension_id: int | None, code: str, name_zh: str, nam
         )
     if not (name_zh.strip() or name_en.strip()):
         raise DomainError(_l("Give the dimension a name in at least one language."), "name_zh")
+    clash = db.session.scalar(
+        sa.select(Dimension.id).where(Dimension.code == code, Dimension.id != (dimension_id or 0))
+    )
+    if clash:
+        raise DomainError(_l("Another dimension already uses this code."), field="code")
     if dimension_id:
         dimension = db.session.get(Dimension, dimension_id)
         if dimension is None:
@@ -86,11 +91,6 @@ def save_dimension(actor, dimension_id: int | None, code: str, name_zh: str, nam
     else:
         dimension = Dimension(position=len(list_dimensions()))
         db.session.add(dimension)
-    clash = db.session.scalar(
-        sa.select(Dimension.id).where(Dimension.code == code, Dimension.id != (dimension_id or 0))
-    )
-    if clash:
-        raise DomainError(_l("Another dimension already uses this code."), field="code")
     dimension.code, dimension.name_zh, dimension.name_en = code, name_zh.strip(), name_en.strip()
     db.session.flush()
     log.info("dimension %s saved by %s", code, getattr(actor, "email", actor))

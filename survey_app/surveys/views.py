@@ -332,9 +332,7 @@ def _condition_choices(questionnaire, before_position: int):
 def edit_section(questionnaire_id: int, section_id: int | None = None):
     questionnaire = services.get_questionnaire(questionnaire_id)
     section = services.find_section(questionnaire, section_id) if section_id else None
-    form = SectionForm(obj=section)
-    if section is not None and request.method == "GET":
-        form.cond_operator.data = section.cond_operator.value if section.cond_operator else ""
+    form = SectionForm(data=_section_data(section) if section else None)
     position = section.position if section else len(questionnaire.current_version.sections) + 1
     form.cond_question_code.choices = _condition_choices(questionnaire, position)
     if form.validate_on_submit():
@@ -367,6 +365,21 @@ def edit_section(questionnaire_id: int, section_id: int | None = None):
     return render_template(
         "surveys/section_form.html", form=form, questionnaire=questionnaire, section=section
     )
+
+
+def _section_data(section) -> dict:
+    data = {
+        name: getattr(section, name)
+        for name in (
+            "title_zh",
+            "title_en",
+            "description_zh",
+            "description_en",
+            "cond_question_code",
+            "cond_value",
+        )
+    }
+    return data | {"cond_operator": section.cond_operator.value if section.cond_operator else ""}
 
 
 @bp.post("/surveys/<int:questionnaire_id>/sections/<int:section_id>/delete")
@@ -409,9 +422,7 @@ def edit_question(
     questionnaire = services.get_questionnaire(questionnaire_id)
     question = services.find_question(questionnaire, question_id) if question_id else None
     section = question.section if question else services.find_section(questionnaire, section_id)
-    form = QuestionForm(obj=question)
-    if question is not None and request.method == "GET":
-        _fill_question_form(form, question)
+    form = QuestionForm(data=_question_data(question) if question else None)
     form.cond_question_code.choices = _condition_choices(questionnaire, section.position)
     form.dimension_id.choices = choices_of(
         [("", _("(none)"))]
@@ -465,19 +476,39 @@ def edit_question(
     )
 
 
-def _fill_question_form(form, question) -> None:
-    form.type.data = question.type.value
-    form.points.data = str(question.scale_max or 5)
-    form.construct.data = question.construct.value if question.construct else ""
-    form.dimension_id.data = str(question.dimension_id or "")
-    form.cond_operator.data = question.cond_operator.value if question.cond_operator else ""
-    form.options.data = "\n".join(
-        f"{o['value']} | {o.get('zh', '')} | {o.get('en', '')}" for o in question.options or []
-    )
-    form.items.data = "\n".join(
-        f"{i.text_zh} | {i.text_en} | {i.dimension.code if i.dimension else ''}"
-        for i in question.items
-    )
+def _question_data(question) -> dict:
+    """The question as the designer form's data (enums as their values, lists as text)."""
+    data = {
+        name: getattr(question, name)
+        for name in (
+            "code",
+            "text_zh",
+            "text_en",
+            "help_zh",
+            "help_en",
+            "required",
+            "low_label_zh",
+            "low_label_en",
+            "high_label_zh",
+            "high_label_en",
+            "cond_question_code",
+            "cond_value",
+        )
+    }
+    return data | {
+        "type": question.type.value,
+        "points": str(question.scale_max or 5),
+        "construct": question.construct.value if question.construct else "",
+        "dimension_id": str(question.dimension_id or ""),
+        "cond_operator": question.cond_operator.value if question.cond_operator else "",
+        "options": "\n".join(
+            f"{o['value']} | {o.get('zh', '')} | {o.get('en', '')}" for o in question.options or []
+        ),
+        "items": "\n".join(
+            f"{i.text_zh} | {i.text_en} | {i.dimension.code if i.dimension else ''}"
+            for i in question.items
+        ),
+    }
 
 
 @bp.post("/surveys/<int:questionnaire_id>/questions/<int:question_id>/delete")

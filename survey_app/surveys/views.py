@@ -724,16 +724,6 @@ def results(questionnaire_id: int):
     filters, errors = _parse_filters(questionnaire)
     responses, question_results = queries.question_results(questionnaire, filters)
     scores, trend, window = queries.dimension_scores(questionnaire, filters)
-    charts = {}
-    for result in question_results:
-        for index, scale in enumerate(result.scales):
-            if scale.n:
-                values = [v for v, _c, _s in scale.rows()]
-                charts[(result.question.code, index)] = figure_json(
-                    survey_charts.distribution(
-                        values, [c for _v, c, _s in scale.rows()], scale.label[:60]
-                    )
-                )
     series: dict[str, tuple[list[str], list[float]]] = {}
     for dimension, month, mean, _n in trend:
         months, means = series.setdefault(dimension.name, ([], []))
@@ -751,7 +741,6 @@ def results(questionnaire_id: int):
         errors=errors,
         responses=responses,
         results=question_results,
-        charts=charts,
         scores=scores,
         trend=trend,
         trend_chart=trend_chart,

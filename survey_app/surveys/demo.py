@@ -19,10 +19,10 @@ from .models import (
     Answer,
     Channel,
     Invitation,
-    new_token,
     Questionnaire,
     QuestionType,
     Response,
+    new_token,
 )
 
 
@@ -205,8 +205,21 @@ def seed_demo(ctx) -> list[str]:
     # some not opened, some expired.
     now = datetime.combine(ctx.as_of, time(12), tzinfo=UTC)
     customers = list(db.session.scalars(sa.select(Customer.id).order_by(Customer.id).limit(60)))
-    states = ["completed"] * 15 + ["partial"] * 5 + ["opened"] * 10 + ["expired"] * 10
-    states += ["not_opened"] * (len(customers) - len(states))
+    pattern = [
+        "not_opened",
+        "completed",
+        "opened",
+        "partial",
+        "expired",
+        "completed",
+        "not_opened",
+        "opened",
+        "completed",
+        "expired",
+        "not_opened",
+        "completed",
+    ]
+    states = [pattern[i % len(pattern)] for i in range(len(customers))]
     invitation_rows = []
     for customer_id, state in zip(customers, states, strict=False):
         created = now - timedelta(days=int(rng.integers(5, 25)))

@@ -165,7 +165,7 @@ def _answer(context: AnswerContext, here: str):
                 if s.position > section.position
             ]
             return redirect(f"{here}?step={following[0].position}")
-        status = 400
+        status = 200  # re-rendered with messages next to the fields, like every form
     else:
         form = build_answer_form(questions, answers)
         status = 200

@@ -16,9 +16,7 @@ from survey_app.surveys.models import Answer, Question, Questionnaire, Response,
 def test_demo_has_published_surveys_answered_over_two_years(app, runner):
     # the story's invitations are current ones, so it is told as of today
     as_of = date.today()
-    result = runner.invoke(
-        args=["seed-demo", "--as-of", as_of.isoformat(), "--customers", "400"]
-    )
+    result = runner.invoke(args=["seed-demo", "--as-of", as_of.isoformat(), "--customers", "400"])
     assert result.exit_code == 0, result.output
     assert "/s/" in result.output and "/i/" in result.output
     with app.app_context():
@@ -34,8 +32,9 @@ def test_demo_has_published_surveys_answered_over_two_years(app, runner):
         ).all()
         last = dict(
             db.session.execute(
-                sa.select(Transaction.customer_id, sa.func.max(Transaction.occurred_on))
-                .group_by(Transaction.customer_id)
+                sa.select(Transaction.customer_id, sa.func.max(Transaction.occurred_on)).group_by(
+                    Transaction.customer_id
+                )
             ).all()
         )
         ecsi = next(q for q in published if q.template == "ecsi")

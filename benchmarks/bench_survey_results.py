@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESPONSES = int(os.environ.get("BENCH_RESPONSES", "200000"))
 REPEAT = 7
-TMP = Path(tempfile.mkdtemp(prefix="bench-surveys-"))
+TMP = Path(os.environ.get("BENCH_DIR") or tempfile.mkdtemp(prefix="bench-surveys-"))
 os.environ.setdefault("SECRET_KEY", "benchmark-only")
 os.environ["INSTANCE_PATH"] = str(TMP)
 os.environ["RATELIMIT_ENABLED"] = "false"

@@ -6,6 +6,7 @@ Customers answer a pulse after purchases and a yearly ECSI study; satisfaction i
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -44,7 +45,11 @@ def bulk_responses(questionnaire: Questionnaire, records: list[dict], batch: int
     ``customer_id`` (or None), ``channel`` (Channel), ``answers`` (``code`` or ``code.item`` ->
     value or list of values), optional ``invitation_id``, ``language``. Returns the count."""
     index = question_index(questionnaire)
-    version_id = questionnaire.current_version.id
+    version = questionnaire.current_version
+    version_id = version.id
+    questions = {q.id: q for s in version.sections for q in s.questions}
+    segments = dict(db.session.execute(sa.select(Customer.id, Customer.segment)).all())
+    counts: Counter = Counter()
     start_id = (db.session.scalar(sa.select(sa.func.max(Response.id))) or 0) + 1
     total = 0
     for offset in range(0, len(records), batch):
@@ -52,6 +57,10 @@ def bulk_responses(questionnaire: Questionnaire, records: list[dict], batch: int
         response_rows, answer_rows = [], []
         for n, record in enumerate(chunk):
             response_id = start_id + offset + n
+            customer_id = record.get("customer_id")
+            segment = segments.get(customer_id, "") if customer_id else ""
+            channel = record.get("channel", Channel.PUBLIC)
+            rows_of_response = []
             response_rows.append(
                 {
                     "id": response_id,
@@ -59,7 +68,8 @@ def bulk_responses(questionnaire: Questionnaire, records: list[dict], batch: int
                     "version_id": version_id,
                     "invitation_id": record.get("invitation_id"),
                     "customer_id": None if questionnaire.anonymous else record.get("customer_id"),
-                    "channel": record.get("channel", Channel.PUBLIC),
+                    "channel": channel,
+                    "segment": segment,
                     "language": record.get("language", "zh_Hans"),
                     "started_at": record["submitted_at"] - timedelta(minutes=3),
                     "submitted_at": record["submitted_at"],
@@ -70,18 +80,30 @@ def bulk_responses(questionnaire: Questionnaire, records: list[dict], batch: int
                 question_id, item_id = index[code]
                 for one in value if isinstance(value, list) else [value]:
                     number = one if isinstance(one, int | float) else None
-                    answer_rows.append(
-                        {
-                            "response_id": response_id,
-                            "question_id": question_id,
-                            "item_id": item_id,
-                            "value_num": float(number) if number is not None else None,
-                            "value_text": None if number is not None else str(one),
-                        }
+                    row = {
+                        "response_id": response_id,
+                        "question_id": question_id,
+                        "item_id": item_id,
+                        "value_num": float(number) if number is not None else None,
+                        "value_text": None if number is not None else str(one),
+                    }
+                    answer_rows.append(row)
+                    rows_of_response.append(
+                        (question_id, item_id, row["value_num"], row["value_text"])
                     )
+            counts.update(
+                services.count_keys(
+                    questions,
+                    rows_of_response,
+                    record["submitted_at"].astimezone(UTC).date(),
+                    channel.value,
+                    segment,
+                )
+            )
         db.session.execute(sa.insert(Response), response_rows)
         db.session.execute(sa.insert(Answer), answer_rows)
         total += len(chunk)
+    services.add_result_counts(questionnaire.id, counts)
     return total
 
 

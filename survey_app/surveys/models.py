@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import get_locale
@@ -373,6 +373,8 @@ class Response(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: position of the furthest section reached, for resuming
     progress: Mapped[int] = mapped_column(default=0)
+    #: the customer's segment when the response was submitted (results filter by it)
+    segment: Mapped[str] = mapped_column(sa.String(60), default="")
 
     questionnaire = relationship("Questionnaire")
     version = relationship("QuestionnaireVersion")
@@ -408,3 +410,46 @@ class Answer(db.Model):
     value_text: Mapped[str | None] = mapped_column(sa.Text())
 
     response = relationship("Response", back_populates="answers")
+
+
+class ResultCount(db.Model):
+    """How many submitted answers share a value, per question (and matrix row or choice), UTC
+    day, channel and segment: the summary table the results page aggregates, so its cost
+    grows with the number of distinct values and days, not with the number of responses.
+
+    Each answered question of a submitted response adds 1 to one row with ``item_id = 0`` and
+    ``choice = ''`` (its score in ``value_num`` for a rating or NPS question, else 0): the
+    "answered" count. A matrix row adds 1 to its own row (``item_id``), a chosen option to its
+    own row (``choice``). Submitted responses never change, so the table only grows."""
+
+    __tablename__ = "survey_result_counts"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "question_id",
+            "item_id",
+            "value_num",
+            "choice",
+            "day",
+            "channel",
+            "segment",
+            name="uq_survey_result_counts_key",
+        ),
+        sa.Index("ix_survey_result_counts_q_day", "questionnaire_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("questionnaires.id", ondelete="CASCADE")
+    )
+    question_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey_questions.id", ondelete="CASCADE")
+    )
+    #: the matrix item's id, or 0
+    item_id: Mapped[int] = mapped_column(default=0)
+    value_num: Mapped[float] = mapped_column(sa.Float(), default=0.0)
+    #: the chosen option's value, or ""
+    choice: Mapped[str] = mapped_column(sa.String(40), default="")
+    day: Mapped[date] = mapped_column(sa.Date())
+    channel: Mapped[str] = mapped_column(sa.String(20))
+    segment: Mapped[str] = mapped_column(sa.String(60), default="")
+    count: Mapped[int] = mapped_column(default=0)

@@ -25,6 +25,7 @@ from .models import (
     QuestionnaireVersion,
     QuestionType,
     Response,
+    ResultCount,
 )
 
 DEFAULT_WINDOW_DAYS = 180
@@ -59,18 +60,34 @@ def _response_conditions(questionnaire_id: int, filters: Filters, with_dates: bo
     if filters.channel in {c.value for c in Channel}:
         conditions.append(Response.channel == Channel(filters.channel))
     if filters.segment:
+        conditions.append(Response.segment == filters.segment)
+    return conditions
+
+
+def _count_conditions(questionnaire: Questionnaire, filters: Filters, with_dates: bool = True):
+    """The same filters on the summary table ``ResultCount``."""
+    conditions = [ResultCount.questionnaire_id == questionnaire.id]
+    if with_dates and filters.start:
+        conditions.append(ResultCount.day >= filters.start)
+    if with_dates and filters.end:
+        conditions.append(ResultCount.day <= filters.end)
+    if filters.version_id:
         conditions.append(
-            Response.customer_id.in_(
-                sa.select(Customer.id).where(Customer.segment == filters.segment)
+            ResultCount.question_id.in_(
+                sa.select(Question.id).where(Question.version_id == filters.version_id)
             )
         )
+    if filters.channel in {c.value for c in Channel}:
+        conditions.append(ResultCount.channel == filters.channel)
+    if filters.segment:
+        conditions.append(ResultCount.segment == filters.segment)
     return conditions
 
 
 def month_expr(column):
-    """``YYYY-MM`` of a timestamp column, on SQLite and PostgreSQL alike (UTC months)."""
-    if db.engine.dialect.name == "postgresql":
-        return sa.func.to_char(sa.func.timezone("UTC", column), "YYYY-MM")
+    """``YYYY-MM`` of a date column, on SQLite and PostgreSQL alike."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.func.to_char(column, "YYYY-MM")
     return sa.func.strftime("%Y-%m", column)
 
 
@@ -200,44 +217,44 @@ def question_results(questionnaire: Questionnaire, filters: Filters) -> tuple[in
             .where(QuestionnaireVersion.questionnaire_id == questionnaire.id)
         ).all()
     )
-    ids = list(code_of)
-    scored = db.session.execute(
-        sa.select(Answer.question_id, Answer.item_id, Answer.value_num, sa.func.count())
-        .join(Response, Response.id == Answer.response_id)
-        .where(*conditions, Answer.question_id.in_(ids), Answer.value_num.is_not(None))
-        .group_by(Answer.question_id, Answer.item_id, Answer.value_num)
-    ).all()
-    texts = db.session.execute(
-        sa.select(Answer.question_id, Answer.value_text, sa.func.count())
-        .join(Response, Response.id == Answer.response_id)
-        .join(Question, Question.id == Answer.question_id)
-        .where(
-            *conditions,
-            Answer.question_id.in_(ids),
-            Question.type.in_([QuestionType.SINGLE, QuestionType.MULTIPLE]),
+    type_of = dict(
+        db.session.execute(
+            sa.select(Question.id, Question.type)
+            .join(QuestionnaireVersion, QuestionnaireVersion.id == Question.version_id)
+            .where(QuestionnaireVersion.questionnaire_id == questionnaire.id)
+        ).all()
+    )
+    counted = db.session.execute(
+        sa.select(
+            ResultCount.question_id,
+            ResultCount.item_id,
+            ResultCount.value_num,
+            ResultCount.choice,
+            sa.func.sum(ResultCount.count),
         )
-        .group_by(Answer.question_id, Answer.value_text)
-    ).all()
-    answered_rows = db.session.execute(
-        sa.select(Answer.question_id, sa.func.count(sa.distinct(Answer.response_id)))
-        .join(Response, Response.id == Answer.response_id)
-        .where(*conditions, Answer.question_id.in_(ids))
-        .group_by(Answer.question_id)
+        .where(*_count_conditions(questionnaire, filters))
+        .group_by(
+            ResultCount.question_id, ResultCount.item_id, ResultCount.value_num, ResultCount.choice
+        )
     ).all()
 
     dist: dict[tuple[str, str | None], dict[int, int]] = {}
-    for question_id, item_id, value, count in scored:
-        key = (code_of[question_id], item_code_of.get(item_id) if item_id else None)
-        bucket = dist.setdefault(key, {})
-        bucket[int(value)] = bucket.get(int(value), 0) + count
     choice_counts: dict[str, dict[str, int]] = {}
-    for question_id, value, count in texts:
-        bucket = choice_counts.setdefault(code_of[question_id], {})
-        bucket[value] = bucket.get(value, 0) + count
     answered: dict[str, int] = {}
-    for question_id, count in answered_rows:
-        code = code_of[question_id]
+    for question_id, item_id, value, choice, count in counted:
+        code, count = code_of[question_id], int(count)
+        if choice:
+            bucket = choice_counts.setdefault(code, {})
+            bucket[choice] = bucket.get(choice, 0) + count
+            continue
+        if item_id:
+            bucket = dist.setdefault((code, item_code_of.get(item_id)), {})
+            bucket[int(value)] = bucket.get(int(value), 0) + count
+            continue
         answered[code] = answered.get(code, 0) + count
+        if type_of[question_id] in (QuestionType.LIKERT, QuestionType.NPS):
+            bucket = dist.setdefault((code, None), {})
+            bucket[int(value)] = bucket.get(int(value), 0) + count
 
     results = []
     for question in questions:
@@ -277,12 +294,6 @@ def question_results(questionnaire: Questionnaire, filters: Filters) -> tuple[in
 # Per dimension
 
 
-def _rescaled():
-    scale_min = sa.cast(Question.scale_min, sa.Float)
-    scale_max = sa.cast(Question.scale_max, sa.Float)
-    return (Answer.value_num - scale_min) * 100.0 / (scale_max - scale_min)
-
-
 @dataclass
 class DimensionScore:
     dimension: Dimension
@@ -303,43 +314,46 @@ def dimension_scores(questionnaire: Questionnaire, filters: Filters):
     ``filters.as_of`` and over the window before it, with answer counts; and the monthly means
     over both windows. Each answer is rescaled with its item's declared ends,
     ``100 * (value - min) / (max - min)``, then averaged (so items on different scales mix)."""
-    as_of_end = _day_start(filters.as_of + timedelta(days=1))
     window = timedelta(days=filters.window_days)
-    current_start, previous_start = as_of_end - window, as_of_end - 2 * window
-    conditions = _response_conditions(questionnaire.id, filters, with_dates=False)
+    current_start = filters.as_of - window + timedelta(days=1)
+    previous_start = current_start - window
+    rc = ResultCount
     dimension_id = sa.func.coalesce(MatrixItem.dimension_id, Question.dimension_id)
+    scale_min = sa.cast(Question.scale_min, sa.Float)
+    span = sa.cast(Question.scale_max - Question.scale_min, sa.Float)
+    rescaled_sum = sa.func.sum(rc.count * (rc.value_num - scale_min) * 100.0 / span)
+    n = sa.func.sum(rc.count)
     base = (
         sa.select()
-        .select_from(Answer)
-        .join(Response, Response.id == Answer.response_id)
-        .join(Question, Question.id == Answer.question_id)
-        .outerjoin(MatrixItem, MatrixItem.id == Answer.item_id)
+        .select_from(rc)
+        .join(Question, Question.id == rc.question_id)
+        .outerjoin(MatrixItem, MatrixItem.id == rc.item_id)
         .where(
-            *conditions,
-            Response.submitted_at >= previous_start,
-            Response.submitted_at < as_of_end,
-            Answer.value_num.is_not(None),
+            *_count_conditions(questionnaire, filters, with_dates=False),
+            rc.day >= previous_start,
+            rc.day <= filters.as_of,
+            rc.choice == "",
+            Question.type.in_([QuestionType.LIKERT, QuestionType.NPS, QuestionType.MATRIX]),
+            sa.or_(Question.type != QuestionType.MATRIX, rc.item_id != 0),
             dimension_id.is_not(None),
         )
     )
-    bucket = sa.case((Response.submitted_at >= current_start, 1), else_=0).label("is_current")
+    bucket = sa.case((rc.day >= current_start, 1), else_=0).label("is_current")
     windows = db.session.execute(
-        base.add_columns(
-            dimension_id.label("dimension_id"), bucket, sa.func.avg(_rescaled()), sa.func.count()
-        ).group_by(dimension_id, bucket)
-    ).all()
-    month = month_expr(Response.submitted_at).label("month")
-    monthly = db.session.execute(
-        base.add_columns(
-            dimension_id.label("dimension_id"), month, sa.func.avg(_rescaled()), sa.func.count()
+        base.add_columns(dimension_id.label("dimension_id"), bucket, rescaled_sum, n).group_by(
+            dimension_id, bucket
         )
+    ).all()
+    month = month_expr(rc.day).label("month")
+    monthly = db.session.execute(
+        base.add_columns(dimension_id.label("dimension_id"), month, rescaled_sum, n)
         .group_by(dimension_id, month)
         .order_by(month)
     ).all()
     dimensions = {d.id: d for d in db.session.scalars(sa.select(Dimension))}
     by_dimension: dict[int, dict] = {}
-    for dim_id, is_current, mean, count in windows:
-        by_dimension.setdefault(dim_id, {})[bool(is_current)] = (float(mean), count)
+    for dim_id, is_current, total, count in windows:
+        by_dimension.setdefault(dim_id, {})[bool(is_current)] = (float(total) / count, int(count))
     scores = [
         DimensionScore(
             dimensions[dim_id],
@@ -349,8 +363,8 @@ def dimension_scores(questionnaire: Questionnaire, filters: Filters):
         for dim_id, values in by_dimension.items()
     ]
     scores.sort(key=lambda s: (s.dimension.position, s.dimension.id))
-    trend = [(dimensions[d], m, float(mean), n) for d, m, mean, n in monthly]
-    return scores, trend, (current_start.date(), filters.as_of)
+    trend = [(dimensions[d], m, float(total) / count, int(count)) for d, m, total, count in monthly]
+    return scores, trend, (current_start, filters.as_of)
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from survey_app.customers.models import Customer
@@ -33,6 +35,7 @@ from .models import (
     QuestionnaireVersion,
     QuestionType,
     Response,
+    ResultCount,
     Section,
     Status,
 )
@@ -928,6 +931,23 @@ def _submit(context: AnswerContext, response: Response, version, answers) -> Non
             db.session.rollback()
             raise AlreadyAnswered(_l("You have already answered this survey. Thank you!"))
     db.session.refresh(response)
+    if response.customer_id is not None:
+        response.segment = (
+            db.session.scalar(
+                sa.select(Customer.segment).where(Customer.id == response.customer_id)
+            )
+            or ""
+        )
+    rows = db.session.execute(
+        sa.select(Answer.question_id, Answer.item_id, Answer.value_num, Answer.value_text).where(
+            Answer.response_id == response.id
+        )
+    ).all()
+    questions = {q.id: q for s in version.sections for q in s.questions}
+    add_result_counts(
+        response.questionnaire_id,
+        count_keys(questions, rows, now.date(), response.channel.value, response.segment),
+    )
     log.info("response %s submitted (questionnaire %s)", response.id, response.questionnaire_id)
 
 
@@ -1110,3 +1130,53 @@ def send_invitations(
         "reminders" if reminder else "invitations",
     )
     return sent
+
+
+# --------------------------------------------------------------------------------------------
+# The results summary table
+
+
+def count_keys(questions: dict[int, Question], answers, day, channel: str, segment: str) -> Counter:
+    """The ``ResultCount`` rows one submitted response adds: ``answers`` are its
+    ``(question id, item id, value_num, value_text)`` rows, ``questions`` maps ids to questions.
+    See ``ResultCount`` for the meaning of each row."""
+    keys: Counter = Counter()
+    answered: set[int] = set()
+    for question_id, item_id, number, text in answers:
+        question = questions[question_id]
+        base = (question_id, 0, 0.0, "", day, channel, segment)
+        if question.type is QuestionType.MATRIX:
+            answered.add(question_id)
+            keys[(question_id, item_id or 0, float(number), "", day, channel, segment)] += 1
+        elif question.type.scored:
+            keys[(question_id, 0, float(number), "", day, channel, segment)] += 1
+        elif question.type in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+            answered.add(question_id)
+            keys[(question_id, 0, 0.0, str(text)[:40], day, channel, segment)] += 1
+        else:
+            keys[base] += 1
+    for question_id in answered:
+        keys[(question_id, 0, 0.0, "", day, channel, segment)] += 1
+    return keys
+
+
+COUNT_KEY = ("question_id", "item_id", "value_num", "choice", "day", "channel", "segment")
+
+
+def add_result_counts(questionnaire_id: int, keys: Counter, batch: int = 5000) -> None:
+    """Add ``keys`` (from ``count_keys``) to the summary table with an atomic upsert, so
+    concurrent submissions never lose a count."""
+    if not keys:
+        return
+    table = ResultCount.__table__
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    statement = insert.on_conflict_do_update(
+        index_elements=list(COUNT_KEY), set_={"count": table.c.count + insert.excluded.count}
+    )
+    rows = [
+        dict(zip(COUNT_KEY, key, strict=True)) | {"questionnaire_id": questionnaire_id, "count": n}
+        for key, n in keys.items()
+    ]
+    for offset in range(0, len(rows), batch):
+        db.session.execute(statement, rows[offset : offset + batch])

@@ -8,6 +8,7 @@ import threading
 import sqlalchemy as sa
 
 from survey_app.extensions import db
+from survey_app.surveys import queries, services
 from survey_app.surveys.models import Answer, Invitation, Question, Response
 from tests.conftest import csrf_token
 
@@ -223,4 +224,9 @@ def test_concurrent_double_submission_stores_one_response(
     assert response.submitted_at is not None
     with app.app_context():
         count = db.session.scalar(sa.select(sa.func.count(Answer.id)))
+        counted, _results = queries.question_results(
+            services.get_questionnaire(qid), queries.Filters()
+        )
+        (satisfaction,) = [r for r in _results if r.question.code == "exit_satisfaction"]
     assert count == 3
+    assert counted == 1 and satisfaction.scales[0].counts == {3: 1}  # counted once

@@ -22,6 +22,12 @@ from survey_app.surveys.models import (
 from tests.conftest import post_form
 
 
+@pytest.fixture(autouse=True)
+def _english(client):
+    """These tests read the English interface."""
+    client.set_cookie("lang", "en")
+
+
 def _questionnaire(app, qid):
     with app.app_context():
         q = db.session.get(Questionnaire, qid)

@@ -21,6 +21,12 @@ from survey_app.surveys.models import Invitation
 from tests.conftest import post_form
 
 
+@pytest.fixture(autouse=True)
+def _english(client):
+    """These tests read the English interface."""
+    client.set_cookie("lang", "en")
+
+
 class _SMTPHandler(socketserver.StreamRequestHandler):
     """Just enough SMTP (RFC 5321) to accept messages and keep them for the test."""
 

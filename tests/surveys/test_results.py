@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from survey_app.extensions import db
@@ -18,6 +19,12 @@ from survey_app.surveys.demo import bulk_responses
 from survey_app.surveys.models import Channel
 
 AS_OF = date(2026, 6, 30)
+
+
+@pytest.fixture(autouse=True)
+def _english(client):
+    """These tests read the English interface."""
+    client.set_cookie("lang", "en")
 
 
 @pytest.fixture
@@ -261,3 +268,56 @@ def test_followup_lists_detractors_with_prefill(app, login, make_questionnaire, 
     assert prefill["questionnaire_title"]
     detail = client.get(f"/surveys/responses/{response_id}").get_data(as_text=True)
     assert "送货太慢" in detail
+
+
+def test_answers_submitted_online_feed_the_results(
+    app, make_questionnaire, make_customer, make_invitation
+):
+    """The summary table behind the results is filled by real submissions; checked against a
+    pandas computation over the raw answers."""
+    from survey_app.surveys.models import Answer, Question, Response
+    from tests.conftest import post_form
+
+    qid, token = make_questionnaire("exit")
+    given = [(["price"], 2, 1), (["price", "service"], 5, 4), (["need"], 4, 5), (["other"], 1, 1)]
+    for n, (reasons, satisfaction, come_back) in enumerate(given):
+        client = app.test_client()
+        url = (
+            f"/s/{token}"
+            if n % 2
+            else f"/i/{make_invitation(qid, make_customer(segment='大客户'))}"
+        )
+        done = post_form(
+            client,
+            url,
+            {
+                "step": "1",
+                "q_exit_reasons": reasons,
+                "q_exit_satisfaction": str(satisfaction),
+                "q_exit_return": str(come_back),
+            },
+        )
+        assert "done=1" in done.headers["Location"]
+    with app.app_context():
+        raw = pd.read_sql(
+            sa.select(Question.code, Answer.value_num, Answer.value_text, Response.segment)
+            .join(Question, Question.id == Answer.question_id)
+            .join(Response, Response.id == Answer.response_id),
+            db.session.connection(),
+        )
+        for segment in ("", "大客户"):
+            responses, results = queries.question_results(
+                services.get_questionnaire(qid), queries.Filters(segment=segment)
+            )
+            data = raw if not segment else raw[raw.segment == segment]
+            by_code = {r.question.code: r for r in results}
+            sat = data[data.code == "exit_satisfaction"].value_num
+            assert responses == len(sat)
+            assert by_code["exit_satisfaction"].scales[0].mean == pytest.approx(sat.mean())
+            assert by_code["exit_satisfaction"].scales[0].top2 == pytest.approx(
+                100 * (sat >= 4).mean()
+            )
+            reasons = data[data.code == "exit_reasons"].value_text.value_counts().to_dict()
+            got = {v: c for v, _label, c, _share in by_code["exit_reasons"].choices if c}
+            assert got == reasons
+            assert by_code["exit_reasons"].answered == len(sat)

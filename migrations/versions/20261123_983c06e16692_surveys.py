@@ -1,9 +1,9 @@
 """Satisfaction surveys: questionnaires, versions, sections, questions, matrix items, dimensions,
 invitations, responses and answers.
 
-Revision ID: e14a4a0e03fe
+Revision ID: 983c06e16692
 Revises: 95a05f278dfc
-Create Date: 2026-11-23 16:03:10.513617
+Create Date: 2026-11-23 16:17:10.431215
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'e14a4a0e03fe'
+revision = '983c06e16692'
 down_revision = '95a05f278dfc'
 branch_labels = None
 depends_on = None
@@ -97,6 +97,7 @@ def upgrade():
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('progress', sa.Integer(), nullable=False),
+    sa.Column('segment', sa.String(length=60), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_survey_responses_customer_id_customers'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['invitation_id'], ['survey_invitations.id'], name=op.f('fk_survey_responses_invitation_id_survey_invitations'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['questionnaire_id'], ['questionnaires.id'], name=op.f('fk_survey_responses_questionnaire_id_questionnaires'), ondelete='CASCADE'),
@@ -180,6 +181,25 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_survey_matrix_items_dimension_id'), ['dimension_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_survey_matrix_items_question_id'), ['question_id'], unique=False)
 
+    op.create_table('survey_result_counts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('questionnaire_id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('value_num', sa.Float(), nullable=False),
+    sa.Column('choice', sa.String(length=40), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('segment', sa.String(length=60), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['question_id'], ['survey_questions.id'], name=op.f('fk_survey_result_counts_question_id_survey_questions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['questionnaire_id'], ['questionnaires.id'], name=op.f('fk_survey_result_counts_questionnaire_id_questionnaires'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_survey_result_counts')),
+    sa.UniqueConstraint('question_id', 'item_id', 'value_num', 'choice', 'day', 'channel', 'segment', name='uq_survey_result_counts_key')
+    )
+    with op.batch_alter_table('survey_result_counts', schema=None) as batch_op:
+        batch_op.create_index('ix_survey_result_counts_q_day', ['questionnaire_id', 'day'], unique=False)
+
     op.create_table('survey_answers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('response_id', sa.Integer(), nullable=False),
@@ -206,6 +226,10 @@ def downgrade():
         batch_op.drop_index('ix_survey_answers_question_value')
 
     op.drop_table('survey_answers')
+    with op.batch_alter_table('survey_result_counts', schema=None) as batch_op:
+        batch_op.drop_index('ix_survey_result_counts_q_day')
+
+    op.drop_table('survey_result_counts')
     with op.batch_alter_table('survey_matrix_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_survey_matrix_items_question_id'))
         batch_op.drop_index(batch_op.f('ix_survey_matrix_items_dimension_id'))

@@ -577,6 +577,8 @@ def save_question(
         items = _parse_items(data.items, {d.code: d.id for d in list_dimensions()})
         if not items:
             raise DomainError(_l("Give at least one row, one per line."), field="items")
+    if data.dimension_id is not None and db.session.get(Dimension, data.dimension_id) is None:
+        raise DomainError(_l("No such dimension."), field="dimension_id")
     construct = None
     if data.construct:
         try:

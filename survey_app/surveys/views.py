@@ -717,6 +717,14 @@ def _parse_filters(questionnaire) -> tuple[queries.Filters, list[str]]:
     )
 
 
+FILTER_ARGS = ("start", "end", "version", "segment", "channel", "window")
+
+
+def _filter_args() -> dict:
+    """The filter arguments of the current page, for links that keep them."""
+    return {name: request.args[name] for name in FILTER_ARGS if request.args.get(name)}
+
+
 @bp.get("/surveys/<int:questionnaire_id>/results")
 @roles_required(Role.MANAGER)
 def results(questionnaire_id: int):
@@ -748,7 +756,7 @@ def results(questionnaire_id: int):
         invitations=queries.invitation_stats(questionnaire.id),
         segments=customer_queries.distinct_values(Customer.segment),
         QuestionType=QuestionType,
-        args=request.args.to_dict(),
+        args=_filter_args(),
     )
 
 

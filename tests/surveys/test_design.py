@@ -325,3 +325,29 @@ def test_settings_edit(app, login, make_questionnaire):
             True,
             False,
         )
+
+
+def test_hostile_input_never_breaks_a_page(app, login, make_questionnaire):
+    qid, _ = make_questionnaire("pulse")
+    client = login("admin")
+    with app.app_context():
+        section_id = db.session.get(Questionnaire, qid).current_version.sections[0].id
+    new_question = f"/surveys/{qid}/sections/{section_id}/questions/new"
+    page = post_form(
+        client,
+        new_question,
+        {"type": "likert", "text_en": "x", "points": "5", "dimension_id": "987654"},
+    )
+    assert page.status_code == 200 and "No such dimension" in page.get_data(as_text=True)
+    for url in (
+        f"/surveys/{qid}/results?questionnaire_id=5&fmt=x&code=y&window=abc&version=zz",
+        f"/surveys/{qid}/results?start=2026-05-01&end=2026-01-01",
+        f"/surveys/{qid}/responses.csv?questionnaire_id=3",
+        "/surveys/followups?days=-4&questionnaire=abc&page=-1",
+        f"/surveys/{qid}/invitations?state=nonsense&page=abc",
+    ):
+        assert client.get(url).status_code == 200, url
+    bad = post_form(
+        client, f"/surveys/{qid}/invitations", {"customers": ["abc"], "valid_days": "9999"}
+    )
+    assert bad.status_code == 200

@@ -50,57 +50,58 @@ def bulk_responses(questionnaire: Questionnaire, records: list[dict], batch: int
     questions = {q.id: q for s in version.sections for q in s.questions}
     segments = dict(db.session.execute(sa.select(Customer.id, Customer.segment)).all())
     counts: Counter = Counter()
-    start_id = (db.session.scalar(sa.select(sa.func.max(Response.id))) or 0) + 1
     total = 0
     for offset in range(0, len(records), batch):
         chunk = records[offset : offset + batch]
-        response_rows, answer_rows = [], []
-        for n, record in enumerate(chunk):
-            response_id = start_id + offset + n
+        response_rows = []
+        for record in chunk:
             customer_id = record.get("customer_id")
-            segment = segments.get(customer_id, "") if customer_id else ""
-            channel = record.get("channel", Channel.PUBLIC)
-            rows_of_response = []
             response_rows.append(
                 {
-                    "id": response_id,
                     "questionnaire_id": questionnaire.id,
                     "version_id": version_id,
                     "invitation_id": record.get("invitation_id"),
-                    "customer_id": None if questionnaire.anonymous else record.get("customer_id"),
-                    "channel": channel,
-                    "segment": segment,
+                    "customer_id": None if questionnaire.anonymous else customer_id,
+                    "channel": record.get("channel", Channel.PUBLIC),
+                    "segment": segments.get(customer_id, "") if customer_id else "",
                     "language": record.get("language", "zh_Hans"),
                     "started_at": record["submitted_at"] - timedelta(minutes=3),
                     "submitted_at": record["submitted_at"],
                     "progress": 99,
                 }
             )
+        # ids from the database (RETURNING, in parameter order), so sequences stay right
+        ids = db.session.scalars(
+            sa.insert(Response).returning(Response.id, sort_by_parameter_order=True),
+            response_rows,
+        ).all()
+        answer_rows = []
+        for response_id, record, response_row in zip(ids, chunk, response_rows, strict=True):
+            rows_of_response = []
             for code, value in record["answers"].items():
                 question_id, item_id = index[code]
                 for one in value if isinstance(value, list) else [value]:
-                    number = one if isinstance(one, int | float) else None
-                    row = {
-                        "response_id": response_id,
-                        "question_id": question_id,
-                        "item_id": item_id,
-                        "value_num": float(number) if number is not None else None,
-                        "value_text": None if number is not None else str(one),
-                    }
-                    answer_rows.append(row)
-                    rows_of_response.append(
-                        (question_id, item_id, row["value_num"], row["value_text"])
+                    number = float(one) if isinstance(one, int | float) else None
+                    text = None if number is not None else str(one)
+                    answer_rows.append(
+                        {
+                            "response_id": response_id,
+                            "question_id": question_id,
+                            "item_id": item_id,
+                            "value_num": number,
+                            "value_text": text,
+                        }
                     )
+                    rows_of_response.append((question_id, item_id, number, text))
             counts.update(
                 services.count_keys(
                     questions,
                     rows_of_response,
                     record["submitted_at"].astimezone(UTC).date(),
-                    channel.value,
-                    segment,
+                    response_row["channel"].value,
+                    response_row["segment"],
                 )
             )
-        db.session.execute(sa.insert(Response), response_rows)
         db.session.execute(sa.insert(Answer), answer_rows)
         total += len(chunk)
     services.add_result_counts(questionnaire.id, counts)

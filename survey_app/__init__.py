@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     from .core.views import bp as core_bp
     from .customers.views import bp as customers_bp
     from .demo import cli as demo_cli
+    from .surveys.cli import cli as surveys_cli
     from .surveys.views import bp as surveys_bp
 
     for blueprint in (
@@ -92,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
         customers_bp,
         surveys_bp,
         accounts_cli,
+        surveys_cli,
         demo_cli,
     ):
         app.register_blueprint(blueprint)

@@ -171,6 +171,11 @@ class InvitationForm(FlaskForm):
         option_widget=CheckboxInput(),
     )
     whole_selection = BooleanField(_l("Invite every customer matching the filter"))
+    codes = TextAreaField(
+        _l("Or paste customer codes"),
+        validators=[Length(max=200_000)],
+        description=_l("One per line, or separated by commas: e.g. a list exported from the CRM."),
+    )
     valid_days = IntegerField(
         _l("Valid for (days)"), default=30, validators=[DataRequired(), NumberRange(1, 365)]
     )

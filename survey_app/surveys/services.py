@@ -1182,3 +1182,81 @@ def add_result_counts(questionnaire_id: int, keys: Counter, batch: int = 5000) -
     ]
     for offset in range(0, len(rows), batch):
         db.session.execute(statement, rows[offset : offset + batch])
+
+
+def rebuild_result_counts(questionnaire: Questionnaire, batch: int = 2000) -> int:
+    """Recompute the questionnaire's summary rows from its submitted answers (a repair tool,
+    e.g. after answers were corrected by hand). Returns the number of responses counted."""
+    db.session.execute(
+        sa.delete(ResultCount).where(ResultCount.questionnaire_id == questionnaire.id)
+    )
+    questions = {
+        q.id: q for version in questionnaire.versions for s in version.sections for q in s.questions
+    }
+    keys: Counter = Counter()
+    counted, last_id = 0, 0
+    while True:
+        responses = db.session.execute(
+            sa.select(Response.id, Response.submitted_at, Response.channel, Response.segment)
+            .where(
+                Response.questionnaire_id == questionnaire.id,
+                Response.submitted_at.is_not(None),
+                Response.id > last_id,
+            )
+            .order_by(Response.id)
+            .limit(batch)
+        ).all()
+        if not responses:
+            break
+        last_id = responses[-1][0]
+        answers: dict[int, list] = {}
+        for response_id, *row in db.session.execute(
+            sa.select(
+                Answer.response_id,
+                Answer.question_id,
+                Answer.item_id,
+                Answer.value_num,
+                Answer.value_text,
+            ).where(Answer.response_id.in_([r[0] for r in responses]))
+        ):
+            answers.setdefault(response_id, []).append(row)
+        for response_id, submitted_at, channel, segment in responses:
+            keys.update(
+                count_keys(
+                    questions,
+                    answers.get(response_id, []),
+                    submitted_at.date(),
+                    channel.value,
+                    segment,
+                )
+            )
+        counted += len(responses)
+    add_result_counts(questionnaire.id, keys)
+    db.session.flush()
+    return counted
+
+
+MAX_PASTED_CODES = 5000
+
+
+def customers_by_codes(text: str) -> list[int]:
+    """Customer ids for a pasted list of customer codes (one per line, or separated by commas
+    or spaces); unknown codes are an error naming them."""
+    codes = [c for c in re.split(r"[\s,;]+", text or "") if c]
+    if not codes:
+        return []
+    if len(codes) > MAX_PASTED_CODES:
+        raise DomainError(
+            _l("At most %(num)d codes at once, please.", num=MAX_PASTED_CODES), field="codes"
+        )
+    found = dict(
+        db.session.execute(
+            sa.select(Customer.code, Customer.id).where(Customer.code.in_(codes))
+        ).all()
+    )
+    unknown = [c for c in codes if c not in found]
+    if unknown:
+        raise DomainError(
+            _l("Unknown customer codes: %(codes)s", codes=", ".join(unknown[:10])), field="codes"
+        )
+    return [found[c] for c in codes]

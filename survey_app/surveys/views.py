@@ -583,11 +583,11 @@ def invitations(questionnaire_id: int):
     form = InvitationForm()
     form.customers.choices = choices_of((row.customer.id, row.customer.name) for row in candidates)
     if form.validate_on_submit():
-        if form.whole_selection.data:
-            ids = customer_queries.customer_ids(search, segment)
-        else:
-            ids = form.customers.data or []
         try:
+            if form.whole_selection.data:
+                ids = customer_queries.customer_ids(search, segment)
+            else:
+                ids = (form.customers.data or []) + services.customers_by_codes(form.codes.data)
             created = services.create_invitations(
                 current_user, questionnaire, ids, form.valid_days.data
             )

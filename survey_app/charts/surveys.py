@@ -31,3 +31,22 @@ def dimension_trend(series: dict[str, tuple[list[str], list[float]]], title: str
         fig.add_trace(go.Scatter(x=months, y=scores, mode="lines+markers", name=name))
     fig.update_layout(yaxis={"range": [0, 100], "title": "0-100"}, xaxis={"type": "category"})
     return styled(fig, title)
+
+
+def item_scores(labels: list[str], scores: list[float], title: str) -> go.Figure:
+    """Horizontal bars: each rated item's mean on the 0-100 scale, first item on top."""
+    fig = go.Figure(
+        go.Bar(
+            x=scores,
+            y=labels,
+            orientation="h",
+            text=[f"{s:.0f}" for s in scores],
+            textposition="auto",
+        )
+    )
+    fig.update_layout(
+        height=max(220, 34 * len(labels) + 90),
+        xaxis={"range": [0, 100], "title": "0-100"},
+        yaxis={"autorange": "reversed", "automargin": True},
+    )
+    return styled(fig, title)

@@ -732,6 +732,27 @@ def results(questionnaire_id: int):
     filters, errors = _parse_filters(questionnaire)
     responses, question_results = queries.question_results(questionnaire, filters)
     scores, trend, window = queries.dimension_scores(questionnaire, filters)
+    items = [
+        (
+            scale.label if len(result.scales) == 1 else f"{result.question.code}: {scale.label}",
+            scale.score_100,
+            scale.n,
+        )
+        for result in question_results
+        for scale in result.scales
+        if scale.n
+    ]
+    items_chart = (
+        figure_json(
+            survey_charts.item_scores(
+                [label[:50] for label, _s, _n in items],
+                [round(s, 1) for _l, s, _n in items],
+                _("Rated items on a 0-100 scale"),
+            )
+        )
+        if items
+        else None
+    )
     series: dict[str, tuple[list[str], list[float]]] = {}
     for dimension, month, mean, _n in trend:
         months, means = series.setdefault(dimension.name, ([], []))
@@ -752,6 +773,8 @@ def results(questionnaire_id: int):
         scores=scores,
         trend=trend,
         trend_chart=trend_chart,
+        items=items,
+        items_chart=items_chart,
         window=window,
         invitations=queries.invitation_stats(questionnaire.id),
         segments=customer_queries.distinct_values(Customer.segment),

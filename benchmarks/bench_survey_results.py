@@ -43,7 +43,9 @@ def main() -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
     rng = np.random.default_rng(1)
     with app.app_context():
-        db.drop_all()
+        everything = db.MetaData()
+        everything.reflect(bind=db.engine)
+        everything.drop_all(bind=db.engine)  # a clean slate, Alembic's own table included
         upgrade()
         account_services.create_user("bench@example.com", "bench-password-1", "manager", "Bench")
         db.session.add_all(

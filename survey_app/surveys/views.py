@@ -3,6 +3,7 @@ reading results (manager, admin), and the detractor follow-up list (staff)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date, timedelta
 
@@ -51,6 +52,7 @@ from .services import AlreadyAnswered, AnswerContext, Unavailable
 bp = Blueprint("surveys", __name__)
 
 BROWSER_COOKIE = "sv_browser"
+ATTEMPT_RE = re.compile(r"^[A-Za-z0-9_-]{20,40}$")
 
 
 def _public_limit() -> str:
@@ -71,8 +73,13 @@ def answer_public(token: str):
         if not (20 <= len(key) <= 40):
             key = new_cookie = secrets.token_urlsafe(18)
     else:
+        # The attempt's key travels in the session and in the form: a replayed or
+        # back-and-resubmitted form finds the response it belongs to (already submitted).
         attempts = session.get("sv_attempts", {})
         key = attempts.get(str(questionnaire.id))
+        posted = request.form.get("attempt", "") if request.method == "POST" else ""
+        if ATTEMPT_RE.match(posted):
+            key = posted
         if not key:
             key = secrets.token_urlsafe(18)
             session["sv_attempts"] = {**attempts, str(questionnaire.id): key}
@@ -183,6 +190,11 @@ def _answer(context: AnswerContext, here: str):
             previous=previous,
             here=here,
             personal=context.invitation is not None,
+            attempt=(
+                context.browser_key
+                if context.channel is Channel.PUBLIC and not questionnaire.one_per_browser
+                else None
+            ),
             last=index + 1 == len(sections),
             QuestionType=QuestionType,
         ),

@@ -230,3 +230,26 @@ def test_concurrent_double_submission_stores_one_response(
         (satisfaction,) = [r for r in _results if r.question.code == "exit_satisfaction"]
     assert count == 3
     assert counted == 1 and satisfaction.scales[0].counts == {3: 1}  # counted once
+
+
+def test_replaying_the_last_page_of_a_public_link_stores_nothing_new(
+    app, client, make_questionnaire
+):
+    _qid, token = make_questionnaire("exit")
+    url = f"/s/{token}"
+    form = client.get(url, headers=EN).get_data(as_text=True)
+    attempt = re.search(r'name="attempt" value="([^"]+)"', form).group(1)
+    data = {
+        "step": "1",
+        "attempt": attempt,
+        "q_exit_reasons": "price",
+        "q_exit_satisfaction": "3",
+        "q_exit_return": "2",
+    }
+    assert "done=1" in _post(client, url, data).headers["Location"]
+    replay = _post(client, url, data, form_url="/login")  # back button, then submit again
+    assert replay.status_code == 200 and "already answered" in replay.get_data(as_text=True)
+    assert len(_responses(app)) == 1
+    # a fresh visit is a new attempt: the same browser may answer the public link again
+    fresh = client.get(url, headers=EN).get_data(as_text=True)
+    assert re.search(r'name="attempt" value="([^"]+)"', fresh).group(1) != attempt

@@ -456,6 +456,21 @@ def delete_section(actor, questionnaire: Questionnaire, section_id: int) -> None
     section = _section_in(version, section_id, id_map)
     if len(version.sections) == 1:
         raise DomainError(_l("A questionnaire needs at least one section."))
+    codes = {q.code for q in section.questions}
+    dependants = [
+        row.code if isinstance(row, Question) else row.title
+        for other in version.sections
+        if other is not section
+        for row in [other, *other.questions]
+        if row.cond_question_code in codes
+    ]
+    if dependants:
+        raise Conflict(
+            _l(
+                "Other questions or sections depend on this one: %(names)s",
+                names=", ".join(dependants),
+            )
+        )
     version.sections.remove(section)
     db.session.flush()
     _renumber(version.sections)

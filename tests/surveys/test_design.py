@@ -351,3 +351,17 @@ def test_hostile_input_never_breaks_a_page(app, login, make_questionnaire):
         client, f"/surveys/{qid}/invitations", {"customers": ["abc"], "valid_days": "9999"}
     )
     assert bad.status_code == 200
+
+
+def test_a_section_others_depend_on_cannot_be_deleted(app, login, make_questionnaire):
+    qid, _ = make_questionnaire("pulse", publish=False)
+    client = login("admin")
+    with app.app_context():
+        first, second = (s.id for s in db.session.get(Questionnaire, qid).current_version.sections)
+    post_form(client, f"/surveys/{qid}/sections/{first}/delete", {}, form_url=f"/surveys/{qid}")
+    assert (
+        "what_wrong"
+        in client.get(f"/surveys/{qid}").get_data(as_text=True).split("depend on this one")[1][:200]
+    )
+    post_form(client, f"/surveys/{qid}/sections/{second}/delete", {}, form_url=f"/surveys/{qid}")
+    assert _questionnaire(app, qid)["codes"] == [(1, ["csat", "nps"])]

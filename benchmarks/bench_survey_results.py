@@ -33,13 +33,14 @@ def main() -> None:
 
     from survey_app import create_app
     from survey_app.accounts import services as account_services
+    from survey_app.config import database_url
     from survey_app.customers.models import Customer
     from survey_app.extensions import db
     from survey_app.surveys import services
     from survey_app.surveys.demo import bulk_responses
     from survey_app.surveys.models import Channel
 
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{TMP / 'bench.sqlite'}"
+    url = database_url() if os.environ.get("DATABASE_URL") else f"sqlite:///{TMP / 'bench.sqlite'}"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
     rng = np.random.default_rng(1)
     with app.app_context():

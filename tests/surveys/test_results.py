@@ -321,3 +321,41 @@ def test_answers_submitted_online_feed_the_results(
             got = {v: c for v, _label, c, _share in by_code["exit_reasons"].choices if c}
             assert got == reasons
             assert by_code["exit_reasons"].answered == len(sat)
+
+
+def test_results_tell_versions_apart(app, make_questionnaire):
+    from tests.conftest import post_form
+
+    qid, token = make_questionnaire("pulse")
+    answer = app.test_client()
+    post_form(answer, f"/s/{token}", {"step": "1", "q_csat": "5", "q_nps": "10"})
+    post_form(answer, f"/s/{token}?step=2", {"step": "2"}, form_url="/login")
+    with app.app_context():
+        questionnaire = services.get_questionnaire(qid)
+        csat = next(
+            q for q in questionnaire.current_version.sections[0].questions if q.code == "csat"
+        )
+        data = services.QuestionData(
+            type="likert",
+            text_zh="满意吗？",
+            text_en="Satisfied?",
+            code="csat",
+            points=5,
+            required=True,
+        )
+        services.save_question(None, questionnaire, csat.id, None, data)
+        db.session.commit()
+        first, second = (v.id for v in services.get_questionnaire(qid).versions)
+    answer = app.test_client()
+    post_form(answer, f"/s/{token}", {"step": "1", "q_csat": "1", "q_nps": "0"})
+    post_form(answer, f"/s/{token}?step=2", {"step": "2", "q_what_wrong": "x"}, form_url="/login")
+    with app.app_context():
+        questionnaire = services.get_questionnaire(qid)
+        for version_id, expected in ((None, {5: 1, 1: 1}), (first, {5: 1}), (second, {1: 1})):
+            responses, results = queries.question_results(
+                questionnaire, queries.Filters(version_id=version_id)
+            )
+            by_code = {r.question.code: r for r in results}
+            assert by_code["csat"].scales[0].counts == expected
+            assert responses == sum(expected.values())
+        assert by_code["csat"].question.text_en == "Satisfied?"

@@ -87,6 +87,8 @@ def _register_blueprints(app: Flask) -> None:
     from .customers.views import bp as customers_bp
     from .demo import cli as demo_cli
     from .index.cli import cli as index_cli
+    from .surveys.cli import cli as surveys_cli
+    from .surveys.views import bp as surveys_bp
     from .taxonomy.views import bp as taxonomy_bp
 
     for blueprint in (
@@ -95,7 +97,9 @@ def _register_blueprints(app: Flask) -> None:
         customers_bp,
         taxonomy_bp,
         complaints_bp,
+        surveys_bp,
         accounts_cli,
+        surveys_cli,
         complaints_cli,
         demo_cli,
         index_cli,

@@ -59,6 +59,30 @@ RULES: dict[str, frozenset | None] = {
     "complaints.edit_root_cause": ADMIN,
     "complaints.queues": ADMIN,
     "complaints.edit_queue": ADMIN,
+    # surveys: customers answer through a token (unknown token: 404); admins design and
+    # distribute; managers read results; staff work the detractor follow-up list
+    "surveys.answer_public": PUBLIC,
+    "surveys.answer_invitation": PUBLIC,
+    "surveys.list_questionnaires": MANAGEMENT,
+    "surveys.new_questionnaire": ADMIN,
+    "surveys.show_questionnaire": ADMIN,
+    "surveys.edit_questionnaire": ADMIN,
+    "surveys.change_status": None,
+    "surveys.preview": ADMIN,
+    "surveys.edit_section": ADMIN,
+    "surveys.delete_section": None,
+    "surveys.edit_question": ADMIN,
+    "surveys.delete_question": None,
+    "surveys.move": None,
+    "surveys.dimensions": ADMIN,
+    "surveys.invitations": ADMIN,
+    "surveys.export_invitations": ADMIN,
+    "surveys.send_invitations": None,
+    "surveys.results": MANAGEMENT,
+    "surveys.export_responses": MANAGEMENT,
+    "surveys.text_answers": MANAGEMENT,
+    "surveys.followups": STAFF_WORK,
+    "surveys.show_response": STAFF_WORK,
 }
 
 #: a GET that answers with a redirect even when allowed

@@ -107,3 +107,23 @@ def totals() -> dict:
         )
     ).one()
     return {"customers": customers, "transactions": transactions, "revenue": Decimal(revenue)}
+
+
+def customer_ids(search: str = "", segment: str = "", region: str = "") -> list[int]:
+    """Ids of every customer matching the same filters as ``customer_page``."""
+    query = sa.select(Customer.id)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(
+            sa.or_(
+                sa.func.lower(Customer.code).like(pattern),
+                sa.func.lower(Customer.name).like(pattern),
+                sa.func.lower(Customer.email).like(pattern),
+                Customer.phone.like(pattern),
+            )
+        )
+    if segment:
+        query = query.where(Customer.segment == segment)
+    if region:
+        query = query.where(Customer.region == region)
+    return list(db.session.scalars(query.order_by(Customer.id)))

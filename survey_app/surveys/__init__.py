@@ -1,0 +1,1 @@
+"""Satisfaction questionnaires: design, distribution, answering and results."""

@@ -31,6 +31,7 @@ CHANNEL_LABELS = {
     Channel.EMAIL: _l("E-mail"),
     Channel.LETTER: _l("Letter"),
     Channel.IN_PERSON: _l("In person"),
+    Channel.SURVEY: _l("Survey follow-up"),
 }
 TIER_LABELS = {"key": _l("Key customer"), "general": _l("General customer")}
 
@@ -70,7 +71,9 @@ class PublicComplaintForm(FlaskForm):
 class StaffComplaintForm(PublicComplaintForm):
     channel = SelectField(
         _l("Received by"),
-        choices=sc((c.value, CHANNEL_LABELS[c]) for c in Channel if c is not Channel.WEB),
+        choices=sc(
+            (c.value, CHANNEL_LABELS[c]) for c in Channel if c not in (Channel.WEB, Channel.SURVEY)
+        ),
     )
     severity = SelectField(
         _l("Severity"),

@@ -58,6 +58,8 @@ class Channel(enum.Enum):
     EMAIL = "email"
     LETTER = "letter"
     IN_PERSON = "in_person"
+    #: opened by staff from a low survey score (the detractor follow-up list)
+    SURVEY = "survey"
 
 
 class EventKind(enum.Enum):
@@ -109,6 +111,10 @@ class Complaint(db.Model):
     state: Mapped[State] = mapped_column(_enum(State), default=State.RECEIVED)
     severity: Mapped[Severity] = mapped_column(_enum(Severity), default=Severity.MEDIUM, index=True)
     channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.WEB, index=True)
+    #: the survey response this case follows up (detractor follow-up), if any
+    survey_response_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("survey_responses.id", ondelete="SET NULL"), index=True
+    )
     category_id: Mapped[int] = mapped_column(sa.ForeignKey("reasons.id"), index=True)
     contact_name: Mapped[str] = mapped_column(sa.String(120))
     contact_email: Mapped[str] = mapped_column(sa.String(254), default="")

@@ -518,6 +518,57 @@ def open_complaint(
     return complaint
 
 
+def complaint_for_response(response_id: int) -> Complaint | None:
+    """The complaint opened from this survey response, if there is one."""
+    return db.session.scalar(
+        sa.select(Complaint)
+        .where(Complaint.survey_response_id == response_id)
+        .order_by(Complaint.id)
+        .limit(1)
+    )
+
+
+def open_complaint_from_survey(actor: Actor, response_id: int) -> tuple[Complaint, bool]:
+    """Open a case from a low survey score in one click, pre-filled from the response and linked
+    to it. Returns ``(complaint, created)``: a response already followed up gives its case."""
+    from survey_app.surveys.services import followup_prefill
+
+    _require_staff(actor)
+    existing = complaint_for_response(response_id)
+    if existing is not None:
+        return existing, False
+    prefill = followup_prefill(response_id)
+    if prefill["customer_id"] is None or not prefill["contact"]:
+        raise DomainError(_l("This response is anonymous: there is nobody to contact."))
+    categories = {reason.code: reason for reason in complaint_categories()}
+    category = categories.get("other") or next(iter(categories.values()), None)
+    if category is None:
+        raise DomainError(_l("Add a complaint category first."))
+    submitted = prefill["submitted_at"].date().isoformat() if prefill["submitted_at"] else ""
+    description = (
+        _(
+            "Low score in the survey “%(title)s” of %(day)s.",
+            title=prefill["questionnaire_title"],
+            day=submitted,
+        )
+        + "\n\n"
+        + prefill["text"]
+    )
+    complaint = open_complaint(
+        actor,
+        channel=Channel.SURVEY,
+        category_id=category.id,
+        contact_name=prefill["customer_name"],
+        contact_email=prefill["email"] or "",
+        contact_phone=prefill["phone"] or "",
+        description=description,
+        customer_id=prefill["customer_id"],
+    )
+    complaint.survey_response_id = response_id
+    db.session.flush()
+    return complaint, True
+
+
 def _sniff(head: bytes) -> tuple[str, str] | None:
     for magic, content_type, ext in SIGNATURES:
         if head.startswith(magic):

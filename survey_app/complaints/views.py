@@ -318,6 +318,21 @@ def new_staff():
     return render_template("complaints/staff_form.html", form=form)
 
 
+@bp.post("/complaints/from-survey-response/<int:response_id>")
+@roles_required(Role.STAFF)
+def from_survey_response(response_id: int):
+    """One click from a low survey score to a complaint case, pre-filled and linked."""
+    complaint, created = services.open_complaint_from_survey(_actor(), response_id)
+    db.session.commit()
+    if created:
+        flash(
+            _("Complaint %(code)s opened from the survey response.", code=complaint.code), "success"
+        )
+    else:
+        flash(_("This response already has complaint %(code)s.", code=complaint.code), "info")
+    return redirect(url_for("complaints.show", complaint_id=complaint.id))
+
+
 # --- staff: one complaint ---
 
 

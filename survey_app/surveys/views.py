@@ -25,6 +25,7 @@ from flask_login import current_user
 from survey_app.accounts.models import Role
 from survey_app.charts import figure_json
 from survey_app.charts import surveys as survey_charts
+from survey_app.complaints.services import complaint_for_response
 from survey_app.customers import queries as customer_queries
 from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
@@ -869,4 +870,6 @@ def followups():
 @roles_required(Role.STAFF, Role.MANAGER)
 def show_response(response_id: int):
     prefill = services.followup_prefill(response_id)
-    return render_template("surveys/response.html", prefill=prefill)
+    return render_template(
+        "surveys/response.html", prefill=prefill, complaint=complaint_for_response(response_id)
+    )

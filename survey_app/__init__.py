@@ -81,7 +81,10 @@ def _init_login(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from .accounts.cli import cli as accounts_cli
     from .accounts.views import bp as accounts_bp
+    from .churn.cli import cli as churn_cli
+    from .churn.views import bp as churn_bp
     from .core.views import bp as core_bp
+    from .customers.cli import cli as customers_cli
     from .customers.views import bp as customers_bp
     from .demo import cli as demo_cli
     from .taxonomy.views import bp as taxonomy_bp
@@ -91,7 +94,10 @@ def _register_blueprints(app: Flask) -> None:
         accounts_bp,
         customers_bp,
         taxonomy_bp,
+        churn_bp,
         accounts_cli,
+        customers_cli,
+        churn_cli,
         demo_cli,
     ):
         app.register_blueprint(blueprint)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
+import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 
 from survey_app.extensions import db
 
-from .models import Customer, Transaction
+from .models import Contract, Customer, CustomerValue, Transaction
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,9 @@ class CustomerRow:
     orders: int
     revenue: Decimal
     last_purchase_on: date | None
+    clv: Decimal | None = None
+    tier: str | None = None
+    status: str | None = None
 
 
 def _activity():
@@ -34,14 +39,40 @@ def _activity():
     )
 
 
-def customer_page(page: int, per_page: int, search: str = "", segment: str = "", region: str = ""):
-    """One page of customers with their order count, revenue and last purchase date.
+def customer_page(
+    page: int,
+    per_page: int,
+    search: str = "",
+    segment: str = "",
+    region: str = "",
+    tier: str = "",
+    status: str = "",
+):
+    """One page of customers with their order count, revenue, last purchase date, value, tier and
+    churn status.
 
     Returns ``(rows, total)``; ``search`` matches code, name, e-mail or phone (case-insensitive)."""
+    from survey_app.churn.models import CustomerStatus, Status
+
     activity = _activity()
-    query = sa.select(
-        Customer, activity.c.orders, activity.c.revenue, activity.c.last_purchase_on
-    ).outerjoin(activity, activity.c.customer_id == Customer.id)
+    query = (
+        sa.select(
+            Customer,
+            activity.c.orders,
+            activity.c.revenue,
+            activity.c.last_purchase_on,
+            CustomerValue.clv,
+            CustomerValue.tier,
+            CustomerStatus.status,
+        )
+        .outerjoin(activity, activity.c.customer_id == Customer.id)
+        .outerjoin(CustomerValue, CustomerValue.customer_id == Customer.id)
+        .outerjoin(CustomerStatus, CustomerStatus.customer_id == Customer.id)
+    )
+    if tier:
+        query = query.where(CustomerValue.tier == tier)
+    if status in {s.value for s in Status}:
+        query = query.where(CustomerStatus.status == Status(status))
     if search:
         pattern = f"%{search.lower()}%"
         query = query.where(
@@ -60,7 +91,18 @@ def customer_page(page: int, per_page: int, search: str = "", segment: str = "",
     rows = db.session.execute(
         query.order_by(Customer.name, Customer.id).limit(per_page).offset((page - 1) * per_page)
     ).all()
-    return [CustomerRow(row[0], row[1] or 0, Decimal(row[2] or 0), row[3]) for row in rows], total
+    return [
+        CustomerRow(
+            row[0],
+            row[1] or 0,
+            Decimal(row[2] or 0),
+            row[3],
+            row[4],
+            row[5],
+            row[6].value if row[6] else None,
+        )
+        for row in rows
+    ], total
 
 
 def distinct_values(column) -> list[str]:
@@ -107,3 +149,157 @@ def totals() -> dict:
         )
     ).one()
     return {"customers": customers, "transactions": transactions, "revenue": Decimal(revenue)}
+
+
+def day_number(column):
+    """Days since 1970-01-01 of a DATE column, computed by the database (fast to load)."""
+    if db.engine.dialect.name == "sqlite":
+        return sa.cast(sa.func.julianday(column) - 2440587.5, sa.Integer)
+    return column - sa.literal(date(1970, 1, 1), sa.Date)
+
+
+def month_of(column):
+    """The first day of the month of a DATE column, as 'YYYY-MM' text on every engine."""
+    if db.engine.dialect.name == "sqlite":
+        return sa.func.strftime("%Y-%m", column)
+    return sa.func.to_char(column, "YYYY-MM")
+
+
+def _days_to_timestamps(values) -> pd.Series:
+    return pd.to_datetime(np.asarray(values, dtype="int64"), unit="D")
+
+
+def purchase_frame(as_of: date | None = None) -> pd.DataFrame:
+    """Every purchase as (customer_id, occurred_on, amount): the columns churn needs, read with
+    the date as a day number so two million rows load in seconds."""
+    query = sa.select(
+        Transaction.customer_id,
+        day_number(Transaction.occurred_on),
+        sa.cast(Transaction.amount, sa.Float),
+    )
+    if as_of is not None:
+        query = query.where(Transaction.occurred_on <= as_of)
+    rows = db.session.execute(query).all()
+    if not rows:
+        return pd.DataFrame(
+            {
+                "customer_id": pd.Series(dtype="int64"),
+                "occurred_on": pd.Series(dtype="datetime64[ns]"),
+                "amount": pd.Series(dtype=float),
+            }
+        )
+    ids, days, amounts = zip(*rows, strict=True)
+    return pd.DataFrame(
+        {
+            "customer_id": np.asarray(ids, dtype="int64"),
+            "occurred_on": _days_to_timestamps(days),
+            "amount": np.asarray(amounts, dtype=float),
+        }
+    )
+
+
+def contract_frame() -> pd.DataFrame:
+    """Every contract as (customer_id, started_on, effective_end)."""
+    rows = db.session.execute(
+        sa.select(
+            Contract.customer_id, Contract.started_on, Contract.ends_on, Contract.cancelled_on
+        )
+    ).all()
+    frame = pd.DataFrame(rows, columns=["customer_id", "started_on", "ends_on", "cancelled_on"])
+    for column in ("started_on", "ends_on", "cancelled_on"):
+        frame[column] = pd.to_datetime(frame[column])
+    frame["effective_end"] = frame[["ends_on", "cancelled_on"]].min(axis=1)
+    return frame[["customer_id", "started_on", "effective_end"]]
+
+
+def rfm_frame(as_of: date) -> pd.DataFrame:
+    """Per customer: segment, recency_days (None without orders), frequency, monetary and
+    annual_margin over the 365 days up to ``as_of``; summed in SQL."""
+    since = as_of - timedelta(days=365)
+    in_year = sa.and_(Transaction.occurred_on > since, Transaction.occurred_on <= as_of)
+    agg = (
+        sa.select(
+            Transaction.customer_id.label("customer_id"),
+            sa.func.max(Transaction.occurred_on).label("last"),
+            sa.func.sum(sa.case((in_year, 1), else_=0)).label("frequency"),
+            sa.func.sum(sa.case((in_year, Transaction.amount), else_=0)).label("monetary"),
+            sa.func.sum(sa.case((in_year, Transaction.margin), else_=0)).label("margin"),
+        )
+        .where(Transaction.occurred_on <= as_of)
+        .group_by(Transaction.customer_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(
+            Customer.id,
+            Customer.segment,
+            agg.c.last,
+            agg.c.frequency,
+            agg.c.monetary,
+            agg.c.margin,
+        ).outerjoin(agg, agg.c.customer_id == Customer.id)
+    ).all()
+    frame = pd.DataFrame(
+        rows,
+        columns=["customer_id", "segment", "last", "frequency", "monetary", "annual_margin"],
+    ).set_index("customer_id")
+    frame["recency_days"] = [(as_of - d).days if d else np.nan for d in frame.pop("last")]
+    frame["frequency"] = frame["frequency"].fillna(0).astype(int)
+    for column in ("monetary", "annual_margin"):
+        frame[column] = frame[column].fillna(0).astype(float)
+    return frame
+
+
+def customer_value(customer_id: int) -> CustomerValue | None:
+    return db.session.get(CustomerValue, customer_id)
+
+
+def contracts_of(customer_id: int) -> list[Contract]:
+    return list(
+        db.session.scalars(
+            sa.select(Contract)
+            .where(Contract.customer_id == customer_id)
+            .order_by(Contract.started_on.desc())
+        )
+    )
+
+
+def clv_values() -> pd.Series:
+    """Every valued customer's CLV (the input of the Pareto curve)."""
+    rows = db.session.execute(sa.select(CustomerValue.customer_id, CustomerValue.clv)).all()
+    return pd.Series({cid: float(clv) for cid, clv in rows}, dtype=float)
+
+
+def tier_summary() -> list[dict]:
+    """Per tier: customers, total CLV, yearly revenue and margin (summed in SQL)."""
+    rows = db.session.execute(
+        sa.select(
+            CustomerValue.tier,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(CustomerValue.clv), 0),
+            sa.func.coalesce(sa.func.sum(CustomerValue.monetary), 0),
+            sa.func.coalesce(sa.func.sum(CustomerValue.annual_margin), 0),
+        ).group_by(CustomerValue.tier)
+    ).all()
+    by_tier = {row[0]: row for row in rows}
+    total_customers = sum(row[1] for row in rows) or 1
+    total_clv = sum(max(Decimal(row[2]), Decimal(0)) for row in rows) or Decimal(1)
+    out = []
+    for tier in ("key", "general", "minor"):
+        row = by_tier.get(tier, (tier, 0, 0, 0, 0))
+        out.append(
+            {
+                "tier": tier,
+                "customers": row[1],
+                "customer_share": row[1] / total_customers,
+                "clv": Decimal(row[2]),
+                "clv_share": float(max(Decimal(row[2]), Decimal(0)) / total_clv),
+                "revenue": Decimal(row[3]),
+                "margin": Decimal(row[4]),
+            }
+        )
+    return out
+
+
+def values_as_of() -> date | None:
+    return db.session.scalar(sa.select(sa.func.max(CustomerValue.as_of)))

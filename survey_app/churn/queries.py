@@ -1,0 +1,282 @@
+"""Read-side aggregates for lost customers: the register, the analyses and the at-risk list.
+Counting and summing run in SQL; per-customer columns travel only where a survival or period
+computation needs them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date
+
+import pandas as pd
+import sqlalchemy as sa
+
+from survey_app.customers.models import Customer, CustomerValue, Transaction
+from survey_app.customers.queries import month_of
+from survey_app.extensions import db
+from survey_app.taxonomy.models import Reason
+
+from .models import (
+    CustomerStatus,
+    LossRecord,
+    RiskScore,
+    Status,
+    WinBackAttempt,
+    loss_record_reasons,
+)
+
+
+def status_of(customer_id: int) -> CustomerStatus | None:
+    return db.session.get(CustomerStatus, customer_id)
+
+
+def losses_of(customer_id: int) -> list[LossRecord]:
+    return list(
+        db.session.scalars(
+            sa.select(LossRecord)
+            .where(LossRecord.customer_id == customer_id)
+            .order_by(LossRecord.lost_on.desc())
+        )
+    )
+
+
+def as_of() -> date | None:
+    """The date of the last recompute."""
+    return db.session.scalar(sa.select(sa.func.max(CustomerStatus.as_of)))
+
+
+def status_counts() -> dict[str, int]:
+    rows = db.session.execute(
+        sa.select(CustomerStatus.status, sa.func.count()).group_by(CustomerStatus.status)
+    ).all()
+    counts = {status.value: 0 for status in Status}
+    counts.update({status.value: n for status, n in rows})
+    return counts
+
+
+def register_page(
+    page: int, per_page: int, *, open_only: bool, tier: str = "", reason_id: int | None = None
+):
+    """Register entries, newest loss first, with the number of win-back attempts."""
+    attempts = (
+        sa.select(sa.func.count(WinBackAttempt.id))
+        .where(WinBackAttempt.loss_record_id == LossRecord.id)
+        .scalar_subquery()
+    )
+    query = sa.select(LossRecord, attempts.label("attempts"))
+    if open_only:
+        query = query.where(LossRecord.won_back_on.is_(None))
+    if tier:
+        query = query.where(LossRecord.tier == tier)
+    if reason_id:
+        query = query.where(
+            LossRecord.id.in_(
+                sa.select(loss_record_reasons.c.loss_record_id).where(
+                    loss_record_reasons.c.reason_id == reason_id
+                )
+            )
+        )
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.execute(
+        query.order_by(LossRecord.lost_on.desc(), LossRecord.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return rows, total
+
+
+def customer_frame() -> pd.DataFrame:
+    """Per customer with purchases: first purchase, segment and tier (one row each)."""
+    first = (
+        sa.select(
+            Transaction.customer_id.label("customer_id"),
+            sa.func.min(Transaction.occurred_on).label("first"),
+        )
+        .group_by(Transaction.customer_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(first.c.customer_id, first.c.first, Customer.segment, CustomerValue.tier)
+        .join(Customer, Customer.id == first.c.customer_id)
+        .outerjoin(CustomerValue, CustomerValue.customer_id == first.c.customer_id)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["customer_id", "first", "segment", "tier"])
+    frame["first"] = pd.to_datetime(frame["first"])
+    frame["tier"] = frame["tier"].fillna("minor")
+    return frame.set_index("customer_id")
+
+
+def spell_frame() -> pd.DataFrame:
+    rows = db.session.execute(
+        sa.select(LossRecord.customer_id, LossRecord.lost_on, LossRecord.won_back_on)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["customer_id", "lost_on", "returned_on"])
+    frame["lost_on"] = pd.to_datetime(frame["lost_on"])
+    frame["returned_on"] = pd.to_datetime(frame["returned_on"])
+    return frame
+
+
+def cohort_activity(since: date, until: date) -> pd.DataFrame:
+    """Distinct buying customers per (first-purchase month, month), for cohorts since ``since``."""
+    first = (
+        sa.select(
+            Transaction.customer_id.label("customer_id"),
+            month_of(sa.func.min(Transaction.occurred_on)).label("cohort"),
+        )
+        .group_by(Transaction.customer_id)
+        .subquery()
+    )
+    month = month_of(Transaction.occurred_on)
+    rows = db.session.execute(
+        sa.select(first.c.cohort, month, sa.func.count(sa.distinct(Transaction.customer_id)))
+        .join(first, first.c.customer_id == Transaction.customer_id)
+        .where(first.c.cohort >= since.strftime("%Y-%m"), Transaction.occurred_on <= until)
+        .group_by(first.c.cohort, month)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["cohort", "month", "customers"])
+    frame["cohort"] = pd.to_datetime(frame["cohort"] + "-01")
+    frame["month"] = pd.to_datetime(frame["month"] + "-01")
+    return frame
+
+
+def reason_counts() -> list[tuple[Reason | None, int]]:
+    """How often each loss reason was given (an entry can give several), most frequent first;
+    ``None`` counts the entries with no reason recorded yet."""
+    rows = db.session.execute(
+        sa.select(Reason, sa.func.count(loss_record_reasons.c.loss_record_id))
+        .join(loss_record_reasons, loss_record_reasons.c.reason_id == Reason.id)
+        .group_by(Reason.id)
+        .order_by(sa.func.count(loss_record_reasons.c.loss_record_id).desc(), Reason.position)
+    ).all()
+    unknown = db.session.scalar(
+        sa.select(sa.func.count(LossRecord.id)).where(
+            ~sa.exists().where(loss_record_reasons.c.loss_record_id == LossRecord.id)
+        )
+    )
+    return [(reason, n) for reason, n in rows] + ([(None, unknown)] if unknown else [])
+
+
+def value_lost_by_month(since: date, until: date) -> list[dict]:
+    """Per month of loss: losses, revenue of their last year, CLV lost, and how many of those
+    customers were won back since."""
+    month = month_of(LossRecord.lost_on)
+    rows = db.session.execute(
+        sa.select(
+            month,
+            sa.func.count(LossRecord.id),
+            sa.func.coalesce(sa.func.sum(LossRecord.last_value), 0),
+            sa.func.coalesce(sa.func.sum(LossRecord.clv_lost), 0),
+            sa.func.count(LossRecord.won_back_on),
+        )
+        .where(LossRecord.lost_on >= since, LossRecord.lost_on <= until)
+        .group_by(month)
+        .order_by(month)
+    ).all()
+    return [
+        {
+            "month": m,
+            "losses": n,
+            "revenue": float(revenue),
+            "clv": float(clv),
+            "won_back": back,
+            "win_back_rate": back / n if n else None,
+        }
+        for m, n, revenue, clv, back in rows
+    ]
+
+
+def win_back_summary() -> dict:
+    """Win-back rate overall and split by whether staff contacted the customer."""
+    contacted = sa.exists().where(WinBackAttempt.loss_record_id == LossRecord.id)
+    rows = db.session.execute(
+        sa.select(
+            contacted.label("contacted"),
+            sa.func.count(LossRecord.id),
+            sa.func.count(LossRecord.won_back_on),
+        ).group_by(contacted)
+    ).all()
+    out = {"contacted": (0, 0), "not_contacted": (0, 0)}
+    for was_contacted, total, back in rows:
+        out["contacted" if was_contacted else "not_contacted"] = (total, back)
+    total = sum(t for t, _ in out.values())
+    back = sum(b for _, b in out.values())
+    out["all"] = (total, back)
+    return out
+
+
+def churn_by_label(labels: Mapping[int, str]) -> list[dict]:
+    """Churn rate per group of customers given by the caller: ``labels`` maps customer id to a
+    label (e.g. how their complaint ended, or the satisfaction band of their last survey). For
+    each label: customers, how many are lost now, the rate and its 95% Wilson interval.
+
+    This is how complaint and survey outcomes are set beside leaving without this package
+    reading their tables: the caller builds ``labels`` from its own domain."""
+    if not labels:
+        return []
+    ids = list(labels)
+    lost = set()
+    for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+        lost.update(
+            db.session.scalars(
+                sa.select(CustomerStatus.customer_id).where(
+                    CustomerStatus.customer_id.in_(ids[start : start + 900]),
+                    CustomerStatus.status == Status.LOST,
+                )
+            )
+        )
+    groups: dict[str, list[int]] = {}
+    for cid, label in labels.items():
+        groups.setdefault(label, [0, 0])
+        groups[label][0] += 1
+        groups[label][1] += cid in lost
+    out = []
+    for label, (n, k) in sorted(groups.items()):
+        low, high = wilson(k, n)
+        out.append(
+            {"label": label, "customers": n, "lost": k, "rate": k / n, "low": low, "high": high}
+        )
+    return out
+
+
+def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval for a proportion k/n."""
+    if n == 0:
+        return (math.nan, math.nan)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (centre - half, centre + half)
+
+
+def risk_page(page: int, per_page: int, tier: str = ""):
+    """Customers not lost, by expected value at risk, with their value and status."""
+    query = (
+        sa.select(RiskScore, Customer, CustomerValue.clv, CustomerValue.tier, CustomerStatus.status)
+        .join(Customer, Customer.id == RiskScore.customer_id)
+        .outerjoin(CustomerValue, CustomerValue.customer_id == RiskScore.customer_id)
+        .outerjoin(CustomerStatus, CustomerStatus.customer_id == RiskScore.customer_id)
+    )
+    if tier:
+        query = query.where(CustomerValue.tier == tier)
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(
+            query.with_only_columns(RiskScore.customer_id).subquery()
+        )
+    )
+    rows = db.session.execute(
+        query.order_by(RiskScore.value_at_risk.desc(), RiskScore.customer_id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return rows, total
+
+
+def risk_totals() -> dict:
+    row = db.session.execute(
+        sa.select(
+            sa.func.count(RiskScore.customer_id),
+            sa.func.coalesce(sa.func.sum(RiskScore.value_at_risk), 0),
+            sa.func.coalesce(sa.func.avg(RiskScore.probability), 0),
+        )
+    ).one()
+    return {"customers": row[0], "value_at_risk": float(row[1]), "mean_probability": float(row[2])}

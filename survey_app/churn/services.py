@@ -1,0 +1,435 @@
+"""Use cases for lost customers: the loss definition, recomputing statuses, the register and
+win-back work. The caller commits."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pandas as pd
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from survey_app.accounts.models import Role, User
+from survey_app.analytics import churn as churn_math
+from survey_app.analytics import survival
+from survey_app.customers import queries as customer_queries
+from survey_app.customers import services as customer_services
+from survey_app.customers.models import Customer, CustomerValue
+from survey_app.db_types import utcnow
+from survey_app.errors import DomainError, NotFound, PermissionDenied
+from survey_app.extensions import db
+from survey_app.taxonomy.models import Reason
+
+from .models import (
+    Channel,
+    ChurnSettings,
+    CustomerStatus,
+    LearntHow,
+    LossRecord,
+    Outcome,
+    RiskModelRun,
+    RiskScore,
+    Status,
+    WinBackAttempt,
+    loss_record_reasons,
+)
+
+log = logging.getLogger(__name__)
+RISK_HORIZON_DAYS = 180
+
+
+def churn_settings() -> ChurnSettings:
+    """The loss definition, created with the documented defaults on first use."""
+    settings = db.session.get(ChurnSettings, 1)
+    if settings is None:
+        defaults = churn_math.LossDefinition()
+        settings = ChurnSettings(id=1, **defaults.__dict__)
+        db.session.add(settings)
+        db.session.flush()
+    return settings
+
+
+def definition() -> churn_math.LossDefinition:
+    s = churn_settings()
+    return churn_math.LossDefinition(
+        **{name: getattr(s, name) for name in churn_math.LossDefinition.__dataclass_fields__}
+    )
+
+
+def update_churn_settings(actor: User, **values) -> ChurnSettings:
+    """Change the definition of a lost customer (admins only); run a recompute to apply it."""
+    if not actor.has_role(Role.ADMIN):
+        raise PermissionDenied(_l("Only an administrator can change these settings."))
+    if not 0 < values["at_risk_share"] < 1:
+        raise DomainError(_l("Give a share between 0 and 1."), field="at_risk_share")
+    settings = churn_settings()
+    for name, value in values.items():
+        setattr(settings, name, value)
+    settings.updated_at = utcnow()
+    db.session.flush()
+    return settings
+
+
+@dataclass
+class RecomputeSummary:
+    as_of: date
+    customers: int
+    counts: dict[str, int]
+    new_losses: int
+    won_back: int
+    holdout_concordance: float | None
+
+
+def recompute(as_of: date) -> RecomputeSummary:
+    """Re-evaluate every customer as of ``as_of``: churn status, value and tier, the register of
+    losses (one entry per loss spell, kept in step), and the at-risk scores."""
+    rule = definition()
+    purchases = customer_queries.purchase_frame(as_of)
+    contracts = customer_queries.contract_frame()
+    statuses, spells = churn_math.evaluate(purchases, contracts, rule, as_of)
+    _store_statuses(statuses, as_of)
+
+    first = purchases.groupby("customer_id")["occurred_on"].min()
+    segments = pd.Series(dict(db.session.execute(sa.select(Customer.id, Customer.segment)).all()))
+    months = [(pd.Timestamp(as_of) - pd.DateOffset(months=12 - i)).date() for i in range(13)]
+    monthly = churn_math.churn_by_month(
+        first, spells, months, segments.reindex(first.index).fillna("")
+    )
+    customer_services.recompute_values(as_of, churn_math.yearly_retention(monthly).to_dict())
+
+    new_losses, won_back = _sync_register(spells, purchases)
+    run = _score_risk(purchases, statuses, spells, as_of, rule)
+    counts = statuses["status"].value_counts().to_dict()
+    log.info("churn recompute as of %s: %s", as_of, counts)
+    return RecomputeSummary(
+        as_of, len(statuses), counts, new_losses, won_back, run.holdout_concordance
+    )
+
+
+def _none(value):
+    return None if pd.isna(value) else value
+
+
+def _store_statuses(statuses: pd.DataFrame, as_of: date) -> None:
+    db.session.execute(sa.delete(CustomerStatus))
+    rows = [
+        {
+            "customer_id": int(cid),
+            "status": Status(status),
+            "as_of": as_of,
+            "basis": basis,
+            "last_purchase_on": _none(last) and last.date(),
+            "threshold_days": None if pd.isna(thr) else int(thr),
+            "lost_on": _none(lost) and lost.date(),
+            "returned_on": _none(back) and back.date(),
+        }
+        for cid, status, basis, last, thr, lost, back in zip(
+            statuses.index,
+            statuses["status"],
+            statuses["basis"],
+            statuses["last_purchase_on"],
+            statuses["threshold_days"],
+            statuses["lost_on"],
+            statuses["returned_on"],
+            strict=True,
+        )
+    ]
+    for start in range(0, len(rows), 5000):
+        db.session.execute(sa.insert(CustomerStatus), rows[start : start + 5000])
+
+
+def _sync_register(spells: pd.DataFrame, purchases: pd.DataFrame) -> tuple[int, int]:
+    """One register entry per loss spell. Entries that staff worked on (reasons, attempts, how
+    learnt) survive a change of definition by moving to the customer's nearest new spell; the
+    others follow the spells exactly."""
+    existing = pd.DataFrame(
+        db.session.execute(
+            sa.select(
+                LossRecord.id,
+                LossRecord.customer_id,
+                LossRecord.lost_on,
+                LossRecord.won_back_on,
+                LossRecord.learnt_how.is_not(None)
+                | sa.exists().where(loss_record_reasons.c.loss_record_id == LossRecord.id)
+                | sa.exists().where(WinBackAttempt.loss_record_id == LossRecord.id),
+            )
+        ).all(),
+        columns=["id", "customer_id", "lost_on", "won_back_on", "worked"],
+    )
+    spells = spells.copy()
+    spells["lost_on"] = spells["lost_on"].dt.date
+    spells["returned_on"] = [None if pd.isna(v) else v.date() for v in spells["returned_on"]]
+    values = _spell_values(spells, purchases)
+    key = existing.set_index(["customer_id", "lost_on"])["id"].to_dict() if len(existing) else {}
+    matched: set[int] = set()
+    inserts, updates = [], []
+    for (cid, lost_on, returned_on), (last_value, clv, tier) in zip(
+        spells[["customer_id", "lost_on", "returned_on"]].itertuples(index=False, name=None),
+        values,
+        strict=True,
+    ):
+        record_id = key.get((cid, lost_on))
+        if record_id is None:
+            inserts.append(
+                {
+                    "customer_id": int(cid),
+                    "lost_on": lost_on,
+                    "last_purchase_on": None,
+                    "last_value": last_value,
+                    "clv_lost": clv,
+                    "tier": tier,
+                    "won_back_on": returned_on,
+                    "note": "",
+                    "created_at": utcnow(),
+                }
+            )
+        else:
+            matched.add(record_id)
+            updates.append({"id": record_id, "won_back_on": returned_on, "last_value": last_value})
+    stale = existing[~existing["id"].isin(matched)] if len(existing) else existing
+    worked = stale[stale["worked"].astype(bool)] if len(stale) else stale
+    free = stale[~stale["worked"].astype(bool)] if len(stale) else stale
+    if len(free):
+        db.session.execute(sa.delete(LossRecord).where(LossRecord.id.in_(free["id"].tolist())))
+    new_keys = {(r["customer_id"], r["lost_on"]): r for r in inserts}
+    for row in worked.itertuples(index=False):
+        # Move staff work onto the nearest unclaimed new spell of the same customer.
+        candidates = [k for k in new_keys if k[0] == row.customer_id]
+        if not candidates:
+            continue
+        nearest = min(candidates, key=lambda k: abs((k[1] - row.lost_on).days))
+        spell = new_keys.pop(nearest)
+        inserts.remove(spell)
+        updates.append(
+            {
+                "id": int(row.id),
+                "lost_on": spell["lost_on"],
+                "won_back_on": spell["won_back_on"],
+                "last_value": spell["last_value"],
+            }
+        )
+    if inserts:
+        for start in range(0, len(inserts), 5000):
+            db.session.execute(sa.insert(LossRecord), inserts[start : start + 5000])
+    if updates:
+        db.session.execute(sa.update(LossRecord), updates)
+    db.session.flush()
+    return len(inserts), int(spells["returned_on"].notna().sum())
+
+
+def _spell_values(spells: pd.DataFrame, purchases: pd.DataFrame) -> list[tuple]:
+    """(revenue in the 365 days before the loss, the customer's CLV, tier) per spell."""
+    if spells.empty:
+        return []
+    frame = spells[["customer_id", "lost_on"]].reset_index()
+    frame["lost_ts"] = pd.to_datetime(frame["lost_on"])
+    joined = frame.merge(purchases, on="customer_id", how="left")
+    window = (joined["occurred_on"] < joined["lost_ts"]) & (
+        joined["occurred_on"] >= joined["lost_ts"] - pd.Timedelta(days=365)
+    )
+    revenue = joined["amount"].where(window, 0).groupby(joined["index"]).sum()
+    current = dict(
+        (cid, (clv, tier))
+        for cid, clv, tier in db.session.execute(
+            sa.select(CustomerValue.customer_id, CustomerValue.clv, CustomerValue.tier)
+        )
+    )
+    out = []
+    for idx, cid in zip(frame["index"], frame["customer_id"], strict=True):
+        clv, tier = current.get(int(cid), (Decimal("0"), "minor"))
+        out.append((Decimal(f"{revenue.get(idx, 0.0):.2f}"), clv, tier))
+    return out
+
+
+def _score_risk(purchases, statuses, spells, as_of: date, rule) -> RiskModelRun:
+    """Fit the at-risk model (validated out of time) and score every customer not lost."""
+    thresholds = statuses["threshold_days"].astype(float).fillna(rule.default_days)
+    model = survival.fit_risk_model(purchases, thresholds, spells, as_of, RISK_HORIZON_DAYS)
+    db.session.execute(sa.delete(RiskScore))
+    covariates = survival.snapshot_covariates(purchases, thresholds, spells, as_of)
+    covariates = covariates[covariates.index.isin(statuses.index[statuses["status"] != "lost"])]
+    probability = model.probability(covariates)
+    drivers = survival.risk_drivers(covariates)
+    clv = dict(db.session.execute(sa.select(CustomerValue.customer_id, CustomerValue.clv)).all())
+    rows = []
+    for cid, p, gap, trend, why in zip(
+        covariates.index,
+        probability,
+        covariates["gap_share"],
+        covariates["spend_trend"],
+        drivers,
+        strict=True,
+    ):
+        value = max(float(clv.get(int(cid), 0)), 0.0)
+        rows.append(
+            {
+                "customer_id": int(cid),
+                "as_of": as_of,
+                "probability": float(p),
+                "value_at_risk": Decimal(f"{p * value:.2f}"),
+                "gap_ratio": float(gap),
+                "spend_trend": float(trend),
+                "drivers": why,
+            }
+        )
+    for start in range(0, len(rows), 5000):
+        db.session.execute(sa.insert(RiskScore), rows[start : start + 5000])
+    run = RiskModelRun(
+        as_of=as_of,
+        horizon_days=model.horizon_days,
+        train_rows=model.train_rows,
+        holdout_rows=model.holdout_rows,
+        holdout_concordance=model.holdout_concordance,
+        train_concordance=model.train_concordance,
+        coefficients=json.dumps({k: round(v, 4) for k, v in model.coefficients.items()}),
+    )
+    db.session.add(run)
+    db.session.flush()
+    return run
+
+
+# --- the register and win-back ------------------------------------------------------------------
+
+
+def get_loss_record(record_id: int) -> LossRecord:
+    record = db.session.get(LossRecord, record_id)
+    if record is None:
+        raise NotFound(_l("No such entry in the lost-customer register."))
+    return record
+
+
+def _require_staff(actor: User) -> None:
+    if not actor.has_role(Role.STAFF, Role.ADMIN):
+        raise PermissionDenied(_l("Only service staff can record this."))
+
+
+def record_reasons(
+    actor: User,
+    record: LossRecord,
+    *,
+    reason_ids: list[int],
+    learnt_how: str | None,
+    note: str,
+) -> LossRecord:
+    """Record why a customer left (reasons from the shared list) and how that was learnt."""
+    _require_staff(actor)
+    reasons = list(
+        db.session.scalars(
+            sa.select(Reason).where(Reason.id.in_(reason_ids or [-1]), Reason.for_losses)
+        )
+    )
+    if len(reasons) != len(set(reason_ids)):
+        raise DomainError(_l("Choose reasons from the list."), field="reasons")
+    if reasons and not learnt_how:
+        raise DomainError(_l("Say how the reason was learnt."), field="learnt_how")
+    record.reasons = reasons
+    record.learnt_how = LearntHow(learnt_how) if learnt_how else None
+    record.note = note.strip()
+    record.updated_at = utcnow()
+    record.updated_by_id = actor.id
+    db.session.flush()
+    log.info("loss record %s: reasons %s", record.id, [r.code for r in reasons])
+    return record
+
+
+def log_attempt(
+    actor: User,
+    record: LossRecord,
+    *,
+    attempted_on: date,
+    channel: str,
+    outcome: str,
+    note: str,
+    today: date,
+) -> WinBackAttempt:
+    """Log a contact with a lost customer. A customer is counted as won back only when they
+    buy again (the recompute sees the purchase), whatever the attempt's outcome."""
+    _require_staff(actor)
+    if attempted_on > today:
+        raise DomainError(_l("The date cannot be in the future."), field="attempted_on")
+    if attempted_on < record.lost_on - timedelta(days=30):
+        raise DomainError(
+            _l("The contact is dated long before the customer was lost."), field="attempted_on"
+        )
+    attempt = WinBackAttempt(
+        loss_record=record,
+        attempted_on=attempted_on,
+        channel=Channel(channel),
+        outcome=Outcome(outcome),
+        note=note.strip(),
+        staff_id=actor.id,
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    return attempt
+
+
+def latest_model_run() -> RiskModelRun | None:
+    return db.session.scalar(sa.select(RiskModelRun).order_by(RiskModelRun.id.desc()).limit(1))
+
+
+def tier_by_customer(ids) -> dict[int, str]:
+    return dict(
+        db.session.execute(
+            sa.select(CustomerValue.customer_id, CustomerValue.tier).where(
+                CustomerValue.customer_id.in_(list(ids))
+            )
+        ).all()
+    )
+
+
+# --- analyses ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Analysis:
+    as_of: date
+    group_by: str
+    monthly: pd.DataFrame
+    cohorts: pd.DataFrame
+    survival: survival.SurvivalResult
+    reasons: list
+    value_lost: list[dict]
+    win_back: dict
+    counts: dict[str, int]
+
+
+def analysis(group_by: str = "tier", months: int = 12) -> Analysis | None:
+    """Everything the manager's analysis page shows, as of the last recompute (None before the
+    first one). ``group_by`` is "tier" or "segment"."""
+    from . import queries
+
+    as_of = queries.as_of()
+    if as_of is None:
+        return None
+    customers = queries.customer_frame()
+    spells = queries.spell_frame()
+    groups = customers[group_by].fillna("")
+    start = (pd.Timestamp(as_of).to_period("M") - (months - 1)).to_timestamp()
+    month_starts = [(start + pd.DateOffset(months=i)).date() for i in range(months + 1)]
+    monthly = churn_math.churn_by_month(customers["first"], spells, month_starts, groups)
+    overall = churn_math.churn_by_month(customers["first"], spells, month_starts)
+    monthly = pd.concat([overall, monthly], ignore_index=True)
+
+    cohort_since = (pd.Timestamp(as_of).to_period("M") - 23).to_timestamp().date()
+    cohorts = churn_math.cohort_retention(queries.cohort_activity(cohort_since, as_of))
+
+    first_loss = spells.groupby("customer_id")["lost_on"].min().reindex(customers.index)
+    end = first_loss.fillna(pd.Timestamp(as_of))
+    durations = (end - customers["first"]).dt.days.clip(lower=0)
+    km = survival.kaplan_meier(durations, first_loss.notna(), groups, min_group_size=5)
+    return Analysis(
+        as_of=as_of,
+        group_by=group_by,
+        monthly=monthly,
+        cohorts=cohorts,
+        survival=km,
+        reasons=queries.reason_counts(),
+        value_lost=queries.value_lost_by_month(month_starts[0], as_of),
+        win_back=queries.win_back_summary(),
+        counts=queries.status_counts(),
+    )

@@ -244,9 +244,9 @@ def rfm_frame(as_of: date) -> pd.DataFrame:
         columns=["customer_id", "segment", "last", "frequency", "monetary", "annual_margin"],
     ).set_index("customer_id")
     frame["recency_days"] = [(as_of - d).days if d else np.nan for d in frame.pop("last")]
-    frame["frequency"] = frame["frequency"].fillna(0).astype(int)
-    for column in ("monetary", "annual_margin"):
-        frame[column] = frame[column].fillna(0).astype(float)
+    for column in ("frequency", "monetary", "annual_margin"):
+        frame[column] = pd.to_numeric(frame[column].astype(float), errors="coerce").fillna(0.0)
+    frame["frequency"] = frame["frequency"].astype(int)
     return frame
 
 

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from survey_app.churn import services
-from survey_app.customers.models import Transaction
 from survey_app.churn.models import CustomerStatus, LossRecord, RiskModelRun, Status
+from survey_app.customers.models import Transaction
 from survey_app.extensions import db
 from survey_app.taxonomy.services import by_code
 from tests.churn.scenario import AS_OF, EXPECTED, HISTORIES, build, lost_on
@@ -29,9 +29,7 @@ def _recompute(runner, as_of=AS_OF):
 
 def _statuses(app, ids):
     with app.app_context():
-        return {
-            code: db.session.get(CustomerStatus, cid).status.value for code, cid in ids.items()
-        }
+        return {code: db.session.get(CustomerStatus, cid).status.value for code, cid in ids.items()}
 
 
 def test_recompute_gives_each_customer_their_status(app, runner, ids):
@@ -104,9 +102,7 @@ def test_a_purchase_after_the_loss_makes_the_customer_won_back(app, runner, ids)
     _recompute(runner)
     with app.app_context():
         db.session.add(
-            Transaction(
-                customer_id=ids["S1"], occurred_on=date(2026, 6, 1), amount=500, margin=100
-            )
+            Transaction(customer_id=ids["S1"], occurred_on=date(2026, 6, 1), amount=500, margin=100)
         )
         db.session.commit()
     _recompute(runner)

@@ -22,7 +22,9 @@ def record_id(app, runner):
         ids = build()
     assert runner.invoke(args=["churn", "recompute", "--as-of", AS_OF.isoformat()]).exit_code == 0
     with app.app_context():
-        return db.session.scalar(sa.select(LossRecord.id).where(LossRecord.customer_id == ids["S1"]))
+        return db.session.scalar(
+            sa.select(LossRecord.id).where(LossRecord.customer_id == ids["S1"])
+        )
 
 
 def _reason_ids(app, *codes):
@@ -84,7 +86,12 @@ def test_staff_log_win_back_attempts(app, record_id, login):
     response = post_form(
         client,
         f"{url}/attempts",
-        {"attempted_on": AS_OF.isoformat(), "channel": "visit", "outcome": "agreed", "note": "优惠"},
+        {
+            "attempted_on": AS_OF.isoformat(),
+            "channel": "visit",
+            "outcome": "agreed",
+            "note": "优惠",
+        },
         form_url=url,
     )
     assert response.status_code == 302

@@ -168,7 +168,9 @@ def seed_customers(ctx: DemoContext) -> list[str]:
 
 def chapters() -> list[Callable[[DemoContext], list[str]]]:
     """The demo story's chapters, in order: later chapters use what earlier ones made."""
-    return [seed_users, seed_customers]
+    from survey_app.churn.demo import seed_demo as seed_churn
+
+    return [seed_users, seed_customers, seed_churn]
 
 
 def database_is_empty() -> bool:

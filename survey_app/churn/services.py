@@ -84,9 +84,10 @@ class RecomputeSummary:
     holdout_concordance: float | None
 
 
-def recompute(as_of: date) -> RecomputeSummary:
+def recompute(as_of: date, *, with_risk: bool = True) -> RecomputeSummary:
     """Re-evaluate every customer as of ``as_of``: churn status, value and tier, the register of
-    losses (one entry per loss spell, kept in step), and the at-risk scores."""
+    losses (one entry per loss spell, kept in step), and (unless ``with_risk`` is False) the
+    at-risk scores."""
     rule = definition()
     purchases = customer_queries.purchase_frame(as_of)
     contracts = customer_queries.contract_frame()
@@ -102,11 +103,11 @@ def recompute(as_of: date) -> RecomputeSummary:
     customer_services.recompute_values(as_of, churn_math.yearly_retention(monthly).to_dict())
 
     new_losses, won_back = _sync_register(spells, purchases)
-    run = _score_risk(purchases, statuses, spells, as_of, rule)
+    run = _score_risk(purchases, statuses, spells, as_of, rule) if with_risk else None
     counts = statuses["status"].value_counts().to_dict()
     log.info("churn recompute as of %s: %s", as_of, counts)
     return RecomputeSummary(
-        as_of, len(statuses), counts, new_losses, won_back, run.holdout_concordance
+        as_of, len(statuses), counts, new_losses, won_back, run.holdout_concordance if run else None
     )
 
 

@@ -1,4 +1,5 @@
-"""customers value and churn
+"""Contracts, customer value and tiers, churn statuses, the lost-customer register, win-back
+attempts and at-risk scores.
 
 Revision ID: a89cf6800d74
 Revises: 2f8f51fbf302

@@ -86,17 +86,18 @@ def analysis_view(result) -> dict:
         else None
     )
     view["survival_rows"] = _survival_summary(km)
-    reasons = result.reasons
-    view["reason_rows"] = [(reason_name(r), n) for r, n in reasons]
+    given = [(reason_name(r), n) for r, n in result.reasons if r is not None]
+    view["reason_rows"] = given
+    view["unexplained"] = sum(n for r, n in result.reasons if r is None)
     view["reasons_fig"] = (
         figure_json(
             charts.reasons_figure(
-                [name for name, _n in view["reason_rows"]],
-                [n for _name, n in view["reason_rows"]],
+                [name for name, _n in given],
+                [n for _name, n in given],
                 {"count": _("Times given"), "cumulative": _("Cumulative share")},
             )
         )
-        if reasons
+        if given
         else None
     )
     view["value_fig"] = (

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -16,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from survey_app.accounts.models import Role, User
 from survey_app.analytics import churn as churn_math
 from survey_app.analytics import survival
+from survey_app.analytics import value as value_math
 from survey_app.customers import queries as customer_queries
 from survey_app.customers import services as customer_services
 from survey_app.customers.models import Customer, CustomerValue
@@ -100,9 +102,10 @@ def recompute(as_of: date, *, with_risk: bool = True) -> RecomputeSummary:
     monthly = churn_math.churn_by_month(
         first, spells, months, segments.reindex(first.index).fillna("")
     )
-    customer_services.recompute_values(as_of, churn_math.yearly_retention(monthly).to_dict())
+    retention = churn_math.yearly_retention(monthly).to_dict()
+    customer_services.recompute_values(as_of, retention)
 
-    new_losses, won_back = _sync_register(spells, purchases)
+    new_losses, won_back = _sync_register(spells, purchases, segments, retention)
     run = _score_risk(purchases, statuses, spells, as_of, rule) if with_risk else None
     counts = statuses["status"].value_counts().to_dict()
     log.info("churn recompute as of %s: %s", as_of, counts)
@@ -143,7 +146,9 @@ def _store_statuses(statuses: pd.DataFrame, as_of: date) -> None:
         db.session.execute(sa.insert(CustomerStatus), rows[start : start + 5000])
 
 
-def _sync_register(spells: pd.DataFrame, purchases: pd.DataFrame) -> tuple[int, int]:
+def _sync_register(
+    spells: pd.DataFrame, purchases: pd.DataFrame, segments: pd.Series, retention: dict
+) -> tuple[int, int]:
     """One register entry per loss spell. Entries that staff worked on (reasons, attempts, how
     learnt) survive a change of definition by moving to the customer's nearest new spell; the
     others follow the spells exactly."""
@@ -164,7 +169,7 @@ def _sync_register(spells: pd.DataFrame, purchases: pd.DataFrame) -> tuple[int, 
     spells = spells.copy()
     spells["lost_on"] = spells["lost_on"].dt.date
     spells["returned_on"] = [None if pd.isna(v) else v.date() for v in spells["returned_on"]]
-    values = _spell_values(spells, purchases)
+    values = _spell_values(spells, purchases, segments, retention)
     key = existing.set_index(["customer_id", "lost_on"])["id"].to_dict() if len(existing) else {}
     matched: set[int] = set()
     inserts, updates = [], []
@@ -190,7 +195,15 @@ def _sync_register(spells: pd.DataFrame, purchases: pd.DataFrame) -> tuple[int, 
             )
         else:
             matched.add(record_id)
-            updates.append({"id": record_id, "won_back_on": returned_on, "last_value": last_value})
+            updates.append(
+                {
+                    "id": record_id,
+                    "won_back_on": returned_on,
+                    "last_value": last_value,
+                    "clv_lost": clv,
+                    "tier": tier,
+                }
+            )
     stale = existing[~existing["id"].isin(matched)] if len(existing) else existing
     worked = stale[stale["worked"].astype(bool)] if len(stale) else stale
     free = stale[~stale["worked"].astype(bool)] if len(stale) else stale
@@ -211,6 +224,8 @@ def _sync_register(spells: pd.DataFrame, purchases: pd.DataFrame) -> tuple[int, 
                 "lost_on": spell["lost_on"],
                 "won_back_on": spell["won_back_on"],
                 "last_value": spell["last_value"],
+                "clv_lost": spell["clv_lost"],
+                "tier": spell["tier"],
             }
         )
     if inserts:
@@ -222,10 +237,18 @@ def _sync_register(spells: pd.DataFrame, purchases: pd.DataFrame) -> tuple[int, 
     return len(inserts), int(spells["returned_on"].notna().sum())
 
 
-def _spell_values(spells: pd.DataFrame, purchases: pd.DataFrame) -> list[tuple]:
-    """(revenue in the 365 days before the loss, the customer's CLV, tier) per spell."""
+def _spell_values(
+    spells: pd.DataFrame, purchases: pd.DataFrame, segments: pd.Series, retention: dict
+) -> list[tuple]:
+    """Per spell: revenue in the 365 days before the loss, the CLV lost and the tier at loss.
+
+    The CLV lost is the CLV formula applied to the margin of the year before leaving, with the
+    segment's yearly retention: what the customer was worth when they left. The tier at loss is
+    where that CLV falls among today's customers (today's smallest key and general CLV are the
+    cut-offs), so a customer who left is not judged by the value they no longer bring."""
     if spells.empty:
         return []
+    settings = customer_services.value_settings()
     frame = spells[["customer_id", "lost_on"]].reset_index()
     frame["lost_ts"] = pd.to_datetime(frame["lost_on"])
     joined = frame.merge(purchases, on="customer_id", how="left")
@@ -233,16 +256,36 @@ def _spell_values(spells: pd.DataFrame, purchases: pd.DataFrame) -> list[tuple]:
         joined["occurred_on"] >= joined["lost_ts"] - pd.Timedelta(days=365)
     )
     revenue = joined["amount"].where(window, 0).groupby(joined["index"]).sum()
-    current = dict(
-        (cid, (clv, tier))
-        for cid, clv, tier in db.session.execute(
-            sa.select(CustomerValue.customer_id, CustomerValue.clv, CustomerValue.tier)
-        )
+    margin = joined["margin"].where(window, 0).groupby(joined["index"]).sum()
+    r = (
+        frame["customer_id"]
+        .map(segments)
+        .map(retention)
+        .fillna(settings.default_retention)
+        .clip(0, 1)
     )
+    clv = value_math.clv(
+        margin.reindex(frame["index"]).fillna(0).to_numpy(),
+        r.to_numpy(),
+        discount_rate=settings.discount_rate,
+        horizon_years=settings.horizon_years,
+        acquisition_cost=float(settings.acquisition_cost),
+    )
+    cut = dict(
+        db.session.execute(
+            sa.select(CustomerValue.tier, sa.func.min(CustomerValue.clv)).group_by(
+                CustomerValue.tier
+            )
+        ).all()
+    )
+    key_min = float(cut.get("key", np.inf))
+    general_min = float(cut.get("general", key_min))
     out = []
-    for idx, cid in zip(frame["index"], frame["customer_id"], strict=True):
-        clv, tier = current.get(int(cid), (Decimal("0"), "minor"))
-        out.append((Decimal(f"{revenue.get(idx, 0.0):.2f}"), clv, tier))
+    for idx, value in zip(frame["index"], clv, strict=True):
+        tier = "key" if value >= key_min else "general" if value >= general_min else "minor"
+        if value <= 0:
+            tier = "minor"
+        out.append((Decimal(f"{revenue.get(idx, 0.0):.2f}"), Decimal(f"{value:.2f}"), tier))
     return out
 
 
@@ -409,6 +452,10 @@ def analysis(group_by: str = "tier", months: int = 12) -> Analysis | None:
         return None
     customers = queries.customer_frame()
     spells = queries.spell_frame()
+    # A customer who left is grouped by the tier they had when leaving (their value now is
+    # gone, and grouping them by it would make every leaver look "minor").
+    tier_at_loss = spells.sort_values("lost_on").groupby("customer_id")["tier"].first()
+    customers.loc[tier_at_loss.index.intersection(customers.index), "tier"] = tier_at_loss
     groups = customers[group_by].fillna("")
     start = (pd.Timestamp(as_of).to_period("M") - (months - 1)).to_timestamp()
     month_starts = [(start + pd.DateOffset(months=i)).date() for i in range(months + 1)]

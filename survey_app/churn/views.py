@@ -4,7 +4,7 @@ from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -26,19 +26,20 @@ from .forms import (
 
 bp = Blueprint("churn", __name__, url_prefix="/churn")
 
-STATUS_LABELS = {
-    "active": _l("Active"),
-    "at_risk": _l("At risk"),
-    "lost": _l("Lost"),
-    "won_back": _l("Won back"),
-}
 TIERS = ("key", "general", "minor")
 
 
 @bp.app_template_global()
 def status_label(status: str | None) -> str:
-    """The translated name of a churn status."""
-    return str(STATUS_LABELS.get(status or "", "—"))
+    """The translated name of a churn status ("Active" also names an enabled account, hence the
+    message context)."""
+    labels = {
+        "active": pgettext("churn status", "Active"),
+        "at_risk": pgettext("churn status", "At risk"),
+        "lost": pgettext("churn status", "Lost"),
+        "won_back": pgettext("churn status", "Won back"),
+    }
+    return labels.get(status or "", "—")
 
 
 @bp.get("/")

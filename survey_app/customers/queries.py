@@ -170,12 +170,13 @@ def _days_to_timestamps(values) -> pd.Series:
 
 
 def purchase_frame(as_of: date | None = None) -> pd.DataFrame:
-    """Every purchase as (customer_id, occurred_on, amount): the columns churn needs, read with
-    the date as a day number so two million rows load in seconds."""
+    """Every purchase as (customer_id, occurred_on, amount, margin): the columns churn needs,
+    read with the date as a day number so two million rows load in seconds."""
     query = sa.select(
         Transaction.customer_id,
         day_number(Transaction.occurred_on),
         sa.cast(Transaction.amount, sa.Float),
+        sa.cast(Transaction.margin, sa.Float),
     )
     if as_of is not None:
         query = query.where(Transaction.occurred_on <= as_of)
@@ -186,14 +187,16 @@ def purchase_frame(as_of: date | None = None) -> pd.DataFrame:
                 "customer_id": pd.Series(dtype="int64"),
                 "occurred_on": pd.Series(dtype="datetime64[ns]"),
                 "amount": pd.Series(dtype=float),
+                "margin": pd.Series(dtype=float),
             }
         )
-    ids, days, amounts = zip(*rows, strict=True)
+    ids, days, amounts, margins = zip(*rows, strict=True)
     return pd.DataFrame(
         {
             "customer_id": np.asarray(ids, dtype="int64"),
             "occurred_on": _days_to_timestamps(days),
             "amount": np.asarray(amounts, dtype=float),
+            "margin": np.asarray(margins, dtype=float),
         }
     )
 

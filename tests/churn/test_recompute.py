@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from survey_app.churn import services
 from survey_app.churn.models import CustomerStatus, LossRecord, RiskModelRun, Status
-from survey_app.customers.models import Transaction
+from survey_app.customers.models import CustomerValue, Transaction
 from survey_app.extensions import db
 from survey_app.taxonomy.services import by_code
 from tests.churn.scenario import AS_OF, EXPECTED, HISTORIES, build, lost_on
@@ -64,6 +64,12 @@ def test_the_register_holds_one_entry_per_loss_with_its_value(app, runner, ids):
             d for d in HISTORIES["S1"] if s1.lost_on - timedelta(days=365) <= d < s1.lost_on
         ]
         assert float(s1.last_value) == pytest.approx(100 * len(year_before))
+        # CLV lost: the margin of that year (25 per order) through the CLV formula, with the
+        # segment's yearly retention r; closed form of sum_{t=1..5} m (r/1.1)^t
+        r = db.session.get(CustomerValue, ids["S1"]).retention
+        q = r / 1.1
+        expected_clv = 25 * len(year_before) * q * (1 - q**5) / (1 - q)
+        assert float(s1.clv_lost) == pytest.approx(expected_clv, abs=0.01)
         assert s1.won_back_on is None
         w1 = records["W1"]
         assert w1.lost_on == date(2025, 6, 30) + timedelta(days=90)

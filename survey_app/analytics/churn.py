@@ -248,6 +248,26 @@ def yearly_retention(monthly: pd.DataFrame) -> pd.Series:
     return valid.groupby("group")["retention"].prod()
 
 
+def cohort_counts(purchases: pd.DataFrame) -> pd.DataFrame:
+    """Distinct buying customers per (first-purchase month, month): the input of
+    :func:`cohort_retention`. Columns cohort, month (first days of months) and customers."""
+    if purchases.empty:
+        return pd.DataFrame(columns=["cohort", "month", "customers"])
+    day = purchases["occurred_on"]
+    month = (day.dt.year * 12 + day.dt.month - 1).to_numpy()
+    pairs = pd.DataFrame({"customer_id": purchases["customer_id"].to_numpy(), "month": month})
+    pairs = pairs.drop_duplicates()
+    pairs["cohort"] = pairs.groupby("customer_id")["month"].transform("min")
+    counts = pairs.groupby(["cohort", "month"]).size().rename("customers").reset_index()
+
+    def to_date(index):
+        return pd.to_datetime({"year": index // 12, "month": index % 12 + 1, "day": 1})
+
+    counts["cohort"] = to_date(counts["cohort"])
+    counts["month"] = to_date(counts["month"])
+    return counts
+
+
 def cohort_retention(activity: pd.DataFrame) -> pd.DataFrame:
     """Cohort retention matrix from counts of active customers.
 

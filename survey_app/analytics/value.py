@@ -6,10 +6,30 @@ in Hughes (1994), quintile scores 1-5 with 5 the best.
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 
 TIERS = ("key", "general", "minor")
+
+
+def rfm(purchases: pd.DataFrame, as_of: date, window_days: int = 365) -> pd.DataFrame:
+    """Recency, frequency and monetary figures per customer as of ``as_of``.
+
+    ``purchases`` has customer_id, occurred_on (datetime64), amount and margin; later rows are
+    ignored. Per customer: recency_days (days since the last purchase), and over the last
+    ``window_days`` (``as_of - window < day <= as_of``): frequency (orders), monetary (revenue)
+    and annual_margin."""
+    as_of_ts = pd.Timestamp(as_of)
+    data = purchases[purchases["occurred_on"] <= as_of_ts]
+    by = data.groupby("customer_id")
+    recent = data["occurred_on"] > as_of_ts - pd.Timedelta(days=window_days)
+    out = pd.DataFrame({"recency_days": (as_of_ts - by["occurred_on"].max()).dt.days})
+    out["frequency"] = recent.groupby(data["customer_id"]).sum().astype(int)
+    out["monetary"] = data["amount"].where(recent, 0.0).groupby(data["customer_id"]).sum()
+    out["annual_margin"] = data["margin"].where(recent, 0.0).groupby(data["customer_id"]).sum()
+    return out
 
 
 def quintile_scores(values: np.ndarray) -> np.ndarray:

@@ -96,7 +96,7 @@ def _contracts(rng, as_of: date) -> int:
                 break
             start = end + timedelta(days=1)
     if out:
-        db.session.execute(sa.insert(Contract), out)
+        db.session.execute(Contract.__table__.insert(), out)
     return len(out)
 
 
@@ -180,8 +180,8 @@ def _reasons_and_win_back(rng, ctx, as_of: date) -> tuple[int, int, int]:
     if updates:
         db.session.execute(sa.update(LossRecord), updates)
     if attempts:
-        db.session.execute(sa.insert(WinBackAttempt), attempts)
+        db.session.execute(WinBackAttempt.__table__.insert(), attempts)
     if purchases:
-        db.session.execute(sa.insert(Transaction), purchases)
+        db.session.execute(Transaction.__table__.insert(), purchases)
     db.session.flush()
     return len(updates), len(attempts), agreed

@@ -81,12 +81,26 @@ class CustomerStatus(db.Model):
     as_of: Mapped[date] = mapped_column(sa.Date())
     #: "contract" or "rhythm": which definition of loss applied
     basis: Mapped[str] = mapped_column(sa.String(10))
+    first_purchase_on: Mapped[date | None] = mapped_column(sa.Date())
     last_purchase_on: Mapped[date | None] = mapped_column(sa.Date())
     #: days without an order after which this customer counts as lost (rhythm basis)
     threshold_days: Mapped[int | None]
     #: start of the current loss (lost) or of the last one (won back)
     lost_on: Mapped[date | None] = mapped_column(sa.Date())
     returned_on: Mapped[date | None] = mapped_column(sa.Date())
+
+
+class CohortCount(db.Model):
+    """How many customers of a first-purchase month bought in a later month (recomputed with
+    the statuses; the source of the cohort retention heatmap)."""
+
+    __tablename__ = "cohort_counts"
+
+    #: first day of the month of the customers' first purchase
+    cohort: Mapped[date] = mapped_column(sa.Date(), primary_key=True)
+    #: first day of the month they bought in
+    month: Mapped[date] = mapped_column(sa.Date(), primary_key=True)
+    customers: Mapped[int]
 
 
 loss_record_reasons = sa.Table(

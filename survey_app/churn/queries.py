@@ -11,12 +11,13 @@ from datetime import date
 import pandas as pd
 import sqlalchemy as sa
 
-from survey_app.customers.models import Customer, CustomerValue, Transaction
+from survey_app.customers.models import Customer, CustomerValue
 from survey_app.customers.queries import month_of
 from survey_app.extensions import db
 from survey_app.taxonomy.models import Reason
 
 from .models import (
+    CohortCount,
     CustomerStatus,
     LossRecord,
     RiskScore,
@@ -86,19 +87,17 @@ def register_page(
 
 
 def customer_frame() -> pd.DataFrame:
-    """Per customer with purchases: first purchase, segment and tier (one row each)."""
-    first = (
-        sa.select(
-            Transaction.customer_id.label("customer_id"),
-            sa.func.min(Transaction.occurred_on).label("first"),
-        )
-        .group_by(Transaction.customer_id)
-        .subquery()
-    )
+    """Per customer with purchases: first purchase, segment and current tier (one row each)."""
     rows = db.session.execute(
-        sa.select(first.c.customer_id, first.c.first, Customer.segment, CustomerValue.tier)
-        .join(Customer, Customer.id == first.c.customer_id)
-        .outerjoin(CustomerValue, CustomerValue.customer_id == first.c.customer_id)
+        sa.select(
+            CustomerStatus.customer_id,
+            CustomerStatus.first_purchase_on,
+            Customer.segment,
+            CustomerValue.tier,
+        )
+        .join(Customer, Customer.id == CustomerStatus.customer_id)
+        .outerjoin(CustomerValue, CustomerValue.customer_id == CustomerStatus.customer_id)
+        .where(CustomerStatus.first_purchase_on.is_not(None))
     ).all()
     frame = pd.DataFrame(rows, columns=["customer_id", "first", "segment", "tier"])
     frame["first"] = pd.to_datetime(frame["first"])
@@ -119,27 +118,15 @@ def spell_frame() -> pd.DataFrame:
     return frame
 
 
-def cohort_activity(since: date, until: date) -> pd.DataFrame:
-    """Distinct buying customers per (first-purchase month, month), for cohorts since ``since``."""
-    first = (
-        sa.select(
-            Transaction.customer_id.label("customer_id"),
-            month_of(sa.func.min(Transaction.occurred_on)).label("cohort"),
-        )
-        .group_by(Transaction.customer_id)
-        .subquery()
-    )
-    month = month_of(Transaction.occurred_on)
+def cohort_activity(since: date) -> pd.DataFrame:
+    """Distinct buying customers per (first-purchase month, month) for cohorts since ``since``,
+    as stored by the last recompute."""
     rows = db.session.execute(
-        sa.select(first.c.cohort, month, sa.func.count(sa.distinct(Transaction.customer_id)))
-        .join(first, first.c.customer_id == Transaction.customer_id)
-        .where(first.c.cohort >= since.strftime("%Y-%m"), Transaction.occurred_on <= until)
-        .group_by(first.c.cohort, month)
+        sa.select(CohortCount.cohort, CohortCount.month, CohortCount.customers).where(
+            CohortCount.cohort >= since
+        )
     ).all()
-    frame = pd.DataFrame(rows, columns=["cohort", "month", "customers"])
-    frame["cohort"] = pd.to_datetime(frame["cohort"] + "-01")
-    frame["month"] = pd.to_datetime(frame["month"] + "-01")
-    return frame
+    return pd.DataFrame(rows, columns=["cohort", "month", "customers"])
 
 
 def reason_counts() -> list[tuple[Reason | None, int]]:

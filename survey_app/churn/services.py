@@ -20,7 +20,7 @@ from survey_app.analytics import survival
 from survey_app.analytics import value as value_math
 from survey_app.customers import queries as customer_queries
 from survey_app.customers import services as customer_services
-from survey_app.customers.models import Customer, CustomerValue
+from survey_app.customers.models import CustomerValue
 from survey_app.db_types import utcnow
 from survey_app.errors import DomainError, NotFound, PermissionDenied
 from survey_app.extensions import db
@@ -29,6 +29,7 @@ from survey_app.taxonomy.models import Reason
 from .models import (
     Channel,
     ChurnSettings,
+    CohortCount,
     CustomerStatus,
     LearntHow,
     LossRecord,
@@ -94,16 +95,18 @@ def recompute(as_of: date, *, with_risk: bool = True) -> RecomputeSummary:
     purchases = customer_queries.purchase_frame(as_of)
     contracts = customer_queries.contract_frame()
     statuses, spells = churn_math.evaluate(purchases, contracts, rule, as_of)
-    _store_statuses(statuses, as_of)
-
     first = purchases.groupby("customer_id")["occurred_on"].min()
-    segments = pd.Series(dict(db.session.execute(sa.select(Customer.id, Customer.segment)).all()))
+    statuses["first_purchase_on"] = first
+    _store_statuses(statuses, as_of)
+    _store_cohorts(churn_math.cohort_counts(purchases))
+
+    segments = customer_queries.segments()
     months = [(pd.Timestamp(as_of) - pd.DateOffset(months=12 - i)).date() for i in range(13)]
     monthly = churn_math.churn_by_month(
         first, spells, months, segments.reindex(first.index).fillna("")
     )
     retention = churn_math.yearly_retention(monthly).to_dict()
-    customer_services.recompute_values(as_of, retention)
+    customer_services.recompute_values(as_of, retention, purchases)
 
     new_losses, won_back = _sync_register(spells, purchases, segments, retention)
     run = _score_risk(purchases, statuses, spells, as_of, rule) if with_risk else None
@@ -126,15 +129,17 @@ def _store_statuses(statuses: pd.DataFrame, as_of: date) -> None:
             "status": Status(status),
             "as_of": as_of,
             "basis": basis,
+            "first_purchase_on": _none(first) and first.date(),
             "last_purchase_on": _none(last) and last.date(),
             "threshold_days": None if pd.isna(thr) else int(thr),
             "lost_on": _none(lost) and lost.date(),
             "returned_on": _none(back) and back.date(),
         }
-        for cid, status, basis, last, thr, lost, back in zip(
+        for cid, status, basis, first, last, thr, lost, back in zip(
             statuses.index,
             statuses["status"],
             statuses["basis"],
+            statuses["first_purchase_on"],
             statuses["last_purchase_on"],
             statuses["threshold_days"],
             statuses["lost_on"],
@@ -143,7 +148,17 @@ def _store_statuses(statuses: pd.DataFrame, as_of: date) -> None:
         )
     ]
     for start in range(0, len(rows), 5000):
-        db.session.execute(sa.insert(CustomerStatus), rows[start : start + 5000])
+        db.session.execute(CustomerStatus.__table__.insert(), rows[start : start + 5000])
+
+
+def _store_cohorts(counts: pd.DataFrame) -> None:
+    db.session.execute(sa.delete(CohortCount))
+    rows = [
+        {"cohort": c.date(), "month": m.date(), "customers": int(n)}
+        for c, m, n in zip(counts["cohort"], counts["month"], counts["customers"], strict=True)
+    ]
+    if rows:
+        db.session.execute(CohortCount.__table__.insert(), rows)
 
 
 def _sync_register(
@@ -230,7 +245,7 @@ def _sync_register(
         )
     if inserts:
         for start in range(0, len(inserts), 5000):
-            db.session.execute(sa.insert(LossRecord), inserts[start : start + 5000])
+            db.session.execute(LossRecord.__table__.insert(), inserts[start : start + 5000])
     if updates:
         db.session.execute(sa.update(LossRecord), updates)
     db.session.flush()
@@ -321,7 +336,7 @@ def _score_risk(purchases, statuses, spells, as_of: date, rule) -> RiskModelRun:
             }
         )
     for start in range(0, len(rows), 5000):
-        db.session.execute(sa.insert(RiskScore), rows[start : start + 5000])
+        db.session.execute(RiskScore.__table__.insert(), rows[start : start + 5000])
     run = RiskModelRun(
         as_of=as_of,
         horizon_days=model.horizon_days,
@@ -464,7 +479,7 @@ def analysis(group_by: str = "tier", months: int = 12) -> Analysis | None:
     monthly = pd.concat([overall, monthly], ignore_index=True)
 
     cohort_since = (pd.Timestamp(as_of).to_period("M") - 23).to_timestamp().date()
-    cohorts = churn_math.cohort_retention(queries.cohort_activity(cohort_since, as_of))
+    cohorts = churn_math.cohort_retention(queries.cohort_activity(cohort_since))
 
     first_loss = spells.groupby("customer_id")["lost_on"].min().reindex(customers.index)
     end = first_loss.fillna(pd.Timestamp(as_of))

@@ -365,7 +365,7 @@ def apply(kind: str, records: list[dict], chunk: int = 2000, progress=None) -> I
             else:
                 result.unchanged += 1
         if inserts:
-            db.session.execute(sa.insert(model), inserts)
+            db.session.execute(model.__table__.insert(), inserts)
         if updates:
             db.session.execute(sa.update(model), updates)
         result.created += len(inserts)

@@ -169,14 +169,23 @@ def update_value_settings(actor: User, **values) -> ValueSettings:
     return settings
 
 
-def recompute_values(as_of: date, retention_by_segment: dict[str, float]) -> int:
+def recompute_values(
+    as_of: date, retention_by_segment: dict[str, float], purchases: pd.DataFrame | None = None
+) -> int:
     """RFM, CLV and tier of every customer as of ``as_of``; replaces the stored figures.
 
-    RFM sums come from SQL; the yearly margin m of the last 365 days, the segment's yearly
-    retention r (measured, else the default setting) and the settings give CLV; tiers split
-    customers by cumulative share of CLV."""
+    The yearly margin m of the last 365 days, the segment's yearly retention r (measured, else
+    the default setting) and the settings give CLV; tiers split customers by cumulative share of
+    CLV. ``purchases`` is the frame of ``queries.purchase_frame`` when the caller has it."""
     settings = value_settings()
-    frame = queries.rfm_frame(as_of)
+    if purchases is None:
+        purchases = queries.purchase_frame(as_of)
+    frame = queries.segments().rename("segment").to_frame().join(value_math.rfm(purchases, as_of))
+    frame.index.name = "customer_id"
+    frame[["frequency", "monetary", "annual_margin"]] = frame[
+        ["frequency", "monetary", "annual_margin"]
+    ].fillna(0)
+    frame["frequency"] = frame["frequency"].astype(int)
     db.session.execute(sa.delete(CustomerValue))
     if frame.empty:
         return 0
@@ -230,6 +239,6 @@ def recompute_values(as_of: date, retention_by_segment: dict[str, float]) -> int
         )
     ]
     for start in range(0, len(rows), 5000):
-        db.session.execute(sa.insert(CustomerValue), rows[start : start + 5000])
+        db.session.execute(CustomerValue.__table__.insert(), rows[start : start + 5000])
     db.session.flush()
     return len(rows)

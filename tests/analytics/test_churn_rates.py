@@ -11,6 +11,7 @@ import pytest
 from survey_app.analytics.churn import (
     LossDefinition,
     churn_by_month,
+    cohort_counts,
     cohort_retention,
     rhythm_spells,
     rhythm_thresholds,
@@ -107,3 +108,29 @@ def test_cohort_retention_by_hand():
     assert matrix.loc[pd.Timestamp("2026-01-01")].tolist()[:3] == [1.0, 0.4, 0.2]
     feb = matrix.loc[pd.Timestamp("2026-02-01")]
     assert feb[0] == 1.0 and np.isnan(feb[1]) and feb[2] == pytest.approx(0.2)
+
+
+def test_cohort_counts_count_distinct_buyers_by_hand():
+    purchases = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 2, 2, 3],
+            "occurred_on": pd.to_datetime(
+                ["2025-12-05", "2025-12-20", "2026-02-01", "2025-12-31", "2026-01-02", "2026-01-15"]
+            ),
+            "amount": 1.0,
+        }
+    )
+    counts = cohort_counts(purchases)
+    got = {
+        (c.strftime("%Y-%m"), m.strftime("%Y-%m")): n
+        for c, m, n in counts[["cohort", "month", "customers"]].itertuples(index=False)
+    }
+    # customer 1 (cohort Dec) bought in Dec twice and Feb; 2 (Dec) in Dec and Jan; 3 (Jan) in Jan
+    assert got == {
+        ("2025-12", "2025-12"): 2,
+        ("2025-12", "2026-01"): 1,
+        ("2025-12", "2026-02"): 1,
+        ("2026-01", "2026-01"): 1,
+    }
+    matrix = cohort_retention(counts)
+    assert matrix.loc[pd.Timestamp("2025-12-01")].tolist() == [1.0, 0.5, 0.5]

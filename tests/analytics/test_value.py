@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from survey_app.analytics.value import assign_tiers, clv, pareto_curve, quintile_scores
+from survey_app.analytics.value import assign_tiers, clv, pareto_curve, quintile_scores, rfm
 
 
 @pytest.mark.parametrize(
@@ -66,3 +68,20 @@ def test_quintile_scores_rank_into_five_groups():
     assert scores.tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
     # ties share the average rank: 1.5 of 2 -> ceil(1.5 / 2 * 5) = 4
     assert quintile_scores(np.array([7.0, 7.0])).tolist() == [4, 4]
+
+
+def test_rfm_by_hand():
+    purchases = pd.DataFrame(
+        {
+            "customer_id": [1, 1, 1, 2, 2],
+            "occurred_on": pd.to_datetime(
+                ["2025-01-10", "2025-07-01", "2026-06-01", "2025-06-30", "2026-07-05"]
+            ),
+            "amount": [100.0, 200.0, 300.0, 50.0, 999.0],
+            "margin": [10.0, 20.0, 30.0, 5.0, 99.0],
+        }
+    )
+    out = rfm(purchases, date(2026, 6, 30))
+    # window: 30 Jun 2025 < day <= 30 Jun 2026; 5 Jul 2026 is after as_of
+    assert out.loc[1].tolist() == [29, 2, 500.0, 50.0]
+    assert out.loc[2].tolist() == [365, 0, 0.0, 0.0]

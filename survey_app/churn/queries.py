@@ -12,7 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from survey_app.customers.models import Customer, CustomerValue
-from survey_app.customers.queries import month_of
+from survey_app.customers.queries import month_of, raw_frame
 from survey_app.extensions import db
 from survey_app.taxonomy.models import Reason
 
@@ -88,7 +88,7 @@ def register_page(
 
 def customer_frame() -> pd.DataFrame:
     """Per customer with purchases: first purchase, segment and current tier (one row each)."""
-    rows = db.session.execute(
+    frame = raw_frame(
         sa.select(
             CustomerStatus.customer_id,
             CustomerStatus.first_purchase_on,
@@ -97,9 +97,9 @@ def customer_frame() -> pd.DataFrame:
         )
         .join(Customer, Customer.id == CustomerStatus.customer_id)
         .outerjoin(CustomerValue, CustomerValue.customer_id == CustomerStatus.customer_id)
-        .where(CustomerStatus.first_purchase_on.is_not(None))
-    ).all()
-    frame = pd.DataFrame(rows, columns=["customer_id", "first", "segment", "tier"])
+        .where(CustomerStatus.first_purchase_on.is_not(None)),
+        ["customer_id", "first", "segment", "tier"],
+    )
     frame["first"] = pd.to_datetime(frame["first"])
     frame["tier"] = frame["tier"].fillna("minor")
     return frame.set_index("customer_id")

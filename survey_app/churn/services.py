@@ -117,35 +117,28 @@ def recompute(as_of: date, *, with_risk: bool = True) -> RecomputeSummary:
     )
 
 
-def _none(value):
-    return None if pd.isna(value) else value
+def _dates(series: pd.Series) -> list:
+    """datetime64 values as ``date`` objects, NaT as None (what the driver wants)."""
+    return series.dt.date.astype(object).where(series.notna(), None).tolist()
 
 
 def _store_statuses(statuses: pd.DataFrame, as_of: date) -> None:
     db.session.execute(sa.delete(CustomerStatus))
+    columns = {
+        "customer_id": statuses.index.astype(int).tolist(),
+        "status": [Status(s) for s in statuses["status"]],
+        "basis": statuses["basis"].tolist(),
+        "first_purchase_on": _dates(statuses["first_purchase_on"]),
+        "last_purchase_on": _dates(statuses["last_purchase_on"]),
+        "threshold_days": [
+            None if pd.isna(t) else int(t) for t in statuses["threshold_days"].tolist()
+        ],
+        "lost_on": _dates(statuses["lost_on"]),
+        "returned_on": _dates(statuses["returned_on"]),
+    }
     rows = [
-        {
-            "customer_id": int(cid),
-            "status": Status(status),
-            "as_of": as_of,
-            "basis": basis,
-            "first_purchase_on": _none(first) and first.date(),
-            "last_purchase_on": _none(last) and last.date(),
-            "threshold_days": None if pd.isna(thr) else int(thr),
-            "lost_on": _none(lost) and lost.date(),
-            "returned_on": _none(back) and back.date(),
-        }
-        for cid, status, basis, first, last, thr, lost, back in zip(
-            statuses.index,
-            statuses["status"],
-            statuses["basis"],
-            statuses["first_purchase_on"],
-            statuses["last_purchase_on"],
-            statuses["threshold_days"],
-            statuses["lost_on"],
-            statuses["returned_on"],
-            strict=True,
-        )
+        {"as_of": as_of, **dict(zip(columns, values, strict=True))}
+        for values in zip(*columns.values(), strict=True)
     ]
     for start in range(0, len(rows), 5000):
         db.session.execute(CustomerStatus.__table__.insert(), rows[start : start + 5000])

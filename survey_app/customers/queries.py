@@ -222,8 +222,8 @@ def contract_frame() -> pd.DataFrame:
 
 def segments() -> pd.Series:
     """Every customer's segment, indexed by customer id."""
-    rows = db.session.execute(sa.select(Customer.id, Customer.segment)).all()
-    return pd.Series(dict(rows), dtype=object)
+    frame = raw_frame(sa.select(Customer.id, Customer.segment), ["id", "segment"])
+    return frame.set_index("id")["segment"].astype(object)
 
 
 def customer_value(customer_id: int) -> CustomerValue | None:

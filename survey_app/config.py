@@ -84,6 +84,8 @@ class Config:
     PUBLIC_POST_RATE_LIMIT = "20 per minute;200 per hour"
 
     PAGE_SIZE = 25
+    #: largest request body (an imported customer or transaction file is the biggest); more is 413
+    MAX_CONTENT_LENGTH = 50 * 1024 * 1024
 
     def __init__(self) -> None:
         # Read at instantiation, so tests and tools that change the environment see the change.

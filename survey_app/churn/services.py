@@ -388,6 +388,33 @@ def record_reasons(
     return record
 
 
+def record_exit_survey_reasons(
+    customer_id: int, reason_codes: list[str], note: str = ""
+) -> LossRecord | None:
+    """Fill the reasons of a customer's latest open loss from an exit questionnaire (the surveys
+    domain calls this when a lost customer answers). Reasons already recorded by staff are kept
+    and the new ones added; unknown or inactive codes are ignored. Returns the entry, or None
+    when the customer has no open loss."""
+    record = db.session.scalar(
+        sa.select(LossRecord)
+        .where(LossRecord.customer_id == customer_id, LossRecord.won_back_on.is_(None))
+        .order_by(LossRecord.lost_on.desc())
+        .limit(1)
+    )
+    if record is None:
+        return None
+    found = db.session.scalars(
+        sa.select(Reason).where(Reason.code.in_(reason_codes), Reason.for_losses, Reason.active)
+    )
+    record.reasons = list(dict.fromkeys([*record.reasons, *found]))
+    record.learnt_how = LearntHow.EXIT_SURVEY
+    if note.strip():
+        record.note = (record.note + "\n" + note.strip()).strip()
+    record.updated_at = utcnow()
+    db.session.flush()
+    return record
+
+
 def log_attempt(
     actor: User,
     record: LossRecord,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +28,8 @@ from .models import Customer, CustomerValue, ValueSettings
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 UPLOAD_SUFFIXES = (".csv", ".xlsx")
+#: uploads not imported or discarded are removed after this long
+UPLOAD_LIFETIME_SECONDS = 24 * 3600
 
 
 def get_customer(customer_id: int) -> Customer:
@@ -60,6 +63,12 @@ def _upload_dir() -> Path:
     return folder
 
 
+def _purge_old_uploads(now: float) -> None:
+    for path in _upload_dir().iterdir():
+        if now - path.stat().st_mtime > UPLOAD_LIFETIME_SECONDS:
+            path.unlink(missing_ok=True)
+
+
 def store_upload(actor: User, kind: str, filename: str, stream) -> str:
     """Keep an uploaded file for the next steps (preview, mapping, dry run, import) and check
     that it reads. Returns the token that names it."""
@@ -69,6 +78,7 @@ def store_upload(actor: User, kind: str, filename: str, stream) -> str:
     suffix = Path(filename or "").suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
         raise DomainError(_l("Upload a .csv or .xlsx file."), field="file")
+    _purge_old_uploads(time.time())
     token = secrets.token_urlsafe(18)
     path = _upload_dir() / f"{token}{suffix}"
     stream.save(str(path)) if hasattr(stream, "save") else path.write_bytes(stream.read())

@@ -117,3 +117,24 @@ def test_managers_read_but_do_not_write(app, record_id, login):
 
 def test_unknown_entry_is_404(login):
     assert login("staff").get("/churn/losses/424242").status_code == 404
+
+
+def test_an_exit_questionnaire_fills_the_reasons(app, record_id):
+    with app.app_context():
+        from survey_app.churn import services
+
+        record = db.session.get(LossRecord, record_id)
+        customer_id = record.customer_id
+        filled = services.record_exit_survey_reasons(
+            customer_id, ["price", "billing", "nonsense"], note="价格太高"
+        )
+        db.session.commit()
+        assert filled.id == record_id
+        assert [r.code for r in filled.reasons] == ["price"]  # billing is not a loss reason
+        assert filled.learnt_how.value == "exit_survey" and filled.note == "价格太高"
+        again = services.record_exit_survey_reasons(customer_id, ["competitor"])
+        assert sorted(r.code for r in again.reasons) == ["competitor", "price"]
+        active_id = db.session.scalar(
+            sa.select(LossRecord.customer_id).where(LossRecord.won_back_on.is_not(None))
+        )
+        assert services.record_exit_survey_reasons(active_id, ["price"]) is None

@@ -259,3 +259,20 @@ def test_shell_import_is_idempotent_with_a_progress_bar(app, runner, tmp_path):
     again = runner.invoke(args=["import-transactions", str(tx)])
     assert "0 created, 0 updated, 1 unchanged" in again.output
     assert _count(app, Transaction) == 1
+
+
+def test_uploads_have_a_size_limit(app, login):
+    client = login("staff")
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    assert limit == 50 * 1024 * 1024
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    try:
+        response = post_form(
+            client,
+            "/customers/import",
+            {"kind": "customers", "file": (io.BytesIO(b"code,name\n" + b"X,y\n" * 500), "big.csv")},
+            content_type="multipart/form-data",
+        )
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+    assert response.status_code == 413

@@ -38,6 +38,7 @@ RULES: dict[str, frozenset | None] = {
     "customers.import_upload": STAFF_ONLY,
     "customers.import_review": STAFF_ONLY,
     "customers.import_discard": None,
+    "customers.import_problems": STAFF_ONLY,
     "churn.register": STAFF_WORK,
     "churn.show_loss": STAFF_WORK,
     "churn.record_reasons": None,

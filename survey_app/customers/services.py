@@ -109,6 +109,14 @@ def load_upload(actor: User, token: str) -> tuple[dict, importing.Table, Path]:
     return meta, importing.read_table(path), path
 
 
+def remember_mapping(token: str, mapping: dict[str, str]) -> None:
+    """Keep the column mapping last used with an upload (for the list of problems to download)."""
+    meta_path = _upload_dir() / f"{token}.json"
+    meta = json.loads(meta_path.read_text())
+    meta["mapping"] = mapping
+    meta_path.write_text(json.dumps(meta))
+
+
 def discard_upload(token: str) -> None:
     for path in _upload_dir().glob(f"{token}.*"):
         path.unlink(missing_ok=True)

@@ -23,6 +23,8 @@ bp = Blueprint("customers", __name__, url_prefix="/customers")
 
 TIERS = ("key", "general", "minor")
 STATUSES = ("active", "at_risk", "lost", "won_back")
+#: bad rows listed on the page; all of them are in the CSV download
+SHOWN_ERRORS = 200
 TIER_LABELS = {"key": _l("Key"), "general": _l("General"), "minor": _l("Minor")}
 
 
@@ -170,6 +172,7 @@ def import_review(token: str):
     checked, error_message = None, None
     if form.validate_on_submit():
         mapping = mapping_from(form, kind)
+        services.remember_mapping(token, mapping)
         try:
             if request.form.get("action") == "import":
                 result = services.import_file(current_user, kind, table, mapping)
@@ -201,6 +204,20 @@ def import_review(token: str):
         row_count=len(table.rows),
         checked=checked,
         error_message=error_message,
+        shown_errors=SHOWN_ERRORS,
+    )
+
+
+@bp.get("/import/<token>/problems.csv")
+@roles_required(Role.STAFF)
+def import_problems(token: str):
+    meta, table, _path = services.load_upload(current_user, token)
+    mapping = meta.get("mapping") or importing.guess_mapping(meta["kind"], table.headers)
+    checked = services.check_file(meta["kind"], table, mapping)
+    return csv_response(
+        [_("Line"), _("Problem")],
+        [[error.line, error.message] for error in checked.errors],
+        "import-problems.csv",
     )
 
 

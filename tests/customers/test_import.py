@@ -85,6 +85,9 @@ def test_bad_rows_are_listed_and_nothing_is_imported(app, login):
     assert response.status_code == 200
     assert "nothing was imported" in response.get_data(as_text=True)
     assert _count(app, Customer) == 0
+    problems = client.get(f"{review}/problems.csv", headers=EN).get_data(as_text=True)
+    lines = [row.split(",", 1)[0] for row in problems.lstrip("\ufeff").splitlines()[1:]]
+    assert lines == ["3", "4", "5", "6"]
 
 
 def test_a_good_file_imports_once_and_again_changes_nothing(app, login):

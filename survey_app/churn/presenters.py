@@ -17,6 +17,7 @@ from survey_app.exports import csv_response
 DRIVER_LABELS = {
     "long_gap": _l("long gap against the usual rhythm"),
     "declining_spend": _l("declining spend"),
+    "contract_ending": _l("contract ends soon without a renewal"),
 }
 TIER_NAMES = {"key": _l("Key"), "general": _l("General"), "minor": _l("Minor"), "all": _l("All")}
 EXPORTS = ("monthly", "cohorts", "survival", "reasons", "value_lost")

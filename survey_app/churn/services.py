@@ -306,6 +306,10 @@ def _score_risk(purchases, statuses, spells, as_of: date, rule) -> RiskModelRun:
     covariates = covariates[covariates.index.isin(statuses.index[statuses["status"] != "lost"])]
     probability = model.probability(covariates)
     drivers = survival.risk_drivers(covariates)
+    ending = statuses.index[(statuses["basis"] == "contract") & (statuses["status"] == "at_risk")]
+    drivers[drivers.index.isin(ending)] = (
+        drivers[drivers.index.isin(ending)].radd("contract_ending,").str.rstrip(",")
+    )
     clv = dict(db.session.execute(sa.select(CustomerValue.customer_id, CustomerValue.clv)).all())
     rows = []
     for cid, p, gap, trend, why in zip(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 import pytest
 from scipy import stats
@@ -151,3 +152,18 @@ def test_churn_by_label_with_wilson_intervals(app, ids):
 def test_status_counts_on_the_register(ids, login):
     body = login("staff").get("/churn/", headers=EN).get_data(as_text=True)
     assert "Statuses as of Jun 30, 2026" in body
+
+
+def test_contract_ending_soon_is_a_reason_shown(app, runner, login):
+    from tests.customers.factories import add_customer, every
+
+    with app.app_context():
+        add_customer(
+            "C9",
+            [(d, 500) for d in every(30, date(2025, 7, 1), date(2026, 6, 20))],
+            segment="大客户",
+            contracts=[(date(2025, 7, 1), date(2026, 7, 31), None)],
+        )
+    assert runner.invoke(args=["churn", "recompute", "--as-of", AS_OF.isoformat()]).exit_code == 0
+    body = login("staff").get("/churn/at-risk", headers=EN).get_data(as_text=True)
+    assert "客户C9" in body and "contract ends soon without a renewal" in body

@@ -107,12 +107,12 @@ def customer_frame() -> pd.DataFrame:
 
 def spell_frame() -> pd.DataFrame:
     """Every loss spell of the register: customer_id, lost_on, returned_on, tier at loss."""
-    rows = db.session.execute(
+    frame = raw_frame(
         sa.select(
             LossRecord.customer_id, LossRecord.lost_on, LossRecord.won_back_on, LossRecord.tier
-        )
-    ).all()
-    frame = pd.DataFrame(rows, columns=["customer_id", "lost_on", "returned_on", "tier"])
+        ),
+        ["customer_id", "lost_on", "returned_on", "tier"],
+    )
     frame["lost_on"] = pd.to_datetime(frame["lost_on"])
     frame["returned_on"] = pd.to_datetime(frame["returned_on"])
     return frame

@@ -200,6 +200,10 @@ def test_contracts_import_with_a_reason_code(app, login):
     with app.app_context():
         k1 = db.session.scalar(sa.select(Contract).where(Contract.external_id == "K1"))
         assert k1.cancel_reason.code == "price" and k1.effective_end == date(2025, 8, 1)
+        customer_id = k1.customer_id
+    page = client.get(f"/customers/{customer_id}", headers=EN).get_data(as_text=True)
+    assert "Contracts" in page and "Aug 1, 2025" in page and "Price" in page
+    assert "Lost on" in page  # cancelled, never renewed: lost on the contract basis
 
 
 def test_upload_refuses_other_files_and_strangers(app, login, make_user):

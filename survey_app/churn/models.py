@@ -67,6 +67,8 @@ class ChurnSettings(db.Model):
     #: a returning customer shows as "won back" for this many days
     won_back_days: Mapped[int] = mapped_column(default=365)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: when statuses were last recomputed: the version of every figure derived from them
+    recomputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CustomerStatus(db.Model):

@@ -110,6 +110,8 @@ def recompute(as_of: date, *, with_risk: bool = True) -> RecomputeSummary:
 
     new_losses, won_back = _sync_register(spells, purchases, segments, retention)
     run = _score_risk(purchases, statuses, spells, as_of, rule) if with_risk else None
+    churn_settings().recomputed_at = utcnow()
+    db.session.flush()
     counts = statuses["status"].value_counts().to_dict()
     log.info("churn recompute as of %s: %s", as_of, counts)
     return RecomputeSummary(
@@ -481,14 +483,15 @@ class Analysis:
     counts: dict[str, int]
 
 
-def analysis(group_by: str = "tier", months: int = 12) -> Analysis | None:
-    """Everything the manager's analysis page shows, as of the last recompute (None before the
-    first one). ``group_by`` is "tier" or "segment"."""
+#: the per-customer computations of the analysis page, per database and recompute: they change
+#: only when statuses are recomputed (staff edits touch reasons, which are counted fresh)
+_ANALYSIS_CACHE: dict[tuple, tuple] = {}
+
+
+def _survival_and_rates(as_of: date, group_by: str, months: int) -> tuple:
+    """Monthly churn and retention, cohort retention and Kaplan-Meier curves."""
     from . import queries
 
-    as_of = queries.as_of()
-    if as_of is None:
-        return None
     customers = queries.customer_frame()
     spells = queries.spell_frame()
     # A customer who left is grouped by the tier they had when leaving (their value now is
@@ -509,6 +512,25 @@ def analysis(group_by: str = "tier", months: int = 12) -> Analysis | None:
     end = first_loss.fillna(pd.Timestamp(as_of))
     durations = (end - customers["first"]).dt.days.clip(lower=0)
     km = survival.kaplan_meier(durations, first_loss.notna(), groups, min_group_size=5)
+    return monthly, cohorts, km, month_starts
+
+
+def analysis(group_by: str = "tier", months: int = 12) -> Analysis | None:
+    """Everything the manager's analysis page shows, as of the last recompute (None before the
+    first one). ``group_by`` is "tier" or "segment"."""
+    from . import queries
+
+    as_of = queries.as_of()
+    if as_of is None:
+        return None
+    key = (str(db.engine.url), churn_settings().recomputed_at, as_of, group_by, months)
+    heavy = _ANALYSIS_CACHE.get(key)
+    if heavy is None:
+        heavy = _survival_and_rates(as_of, group_by, months)
+        while len(_ANALYSIS_CACHE) >= 8:
+            _ANALYSIS_CACHE.pop(next(iter(_ANALYSIS_CACHE)))
+        _ANALYSIS_CACHE[key] = heavy
+    monthly, cohorts, km, month_starts = heavy
     return Analysis(
         as_of=as_of,
         group_by=group_by,

@@ -167,3 +167,31 @@ def test_contract_ending_soon_is_a_reason_shown(app, runner, login):
     assert runner.invoke(args=["churn", "recompute", "--as-of", AS_OF.isoformat()]).exit_code == 0
     body = login("staff").get("/churn/at-risk", headers=EN).get_data(as_text=True)
     assert "客户C9" in body and "contract ends soon without a renewal" in body
+
+
+def test_figures_follow_a_recompute(app, ids, runner, login):
+    """The page keeps per-customer figures between recomputes; a recompute refreshes them."""
+    from decimal import Decimal
+
+    from survey_app.customers.models import Transaction
+
+    client = login("manager")
+
+    def june_back():
+        rows = {(r[0], r[1]): r for r in _csv(client, "monthly")}
+        return int(rows[("all", "2026-06-01")][4])
+
+    assert june_back() == 0
+    with app.app_context():
+        db.session.add(
+            Transaction(
+                customer_id=ids["S1"],
+                occurred_on=date(2026, 6, 10),
+                amount=Decimal("80"),
+                margin=Decimal("20"),
+            )
+        )
+        db.session.commit()
+    assert june_back() == 0  # not recomputed yet
+    assert runner.invoke(args=["churn", "recompute", "--as-of", AS_OF.isoformat()]).exit_code == 0
+    assert june_back() == 1

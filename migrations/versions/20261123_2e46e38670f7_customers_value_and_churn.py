@@ -1,9 +1,9 @@
 """Contracts, customer value and tiers, churn statuses, cohort counts, the lost-customer register,
 win-back attempts and at-risk scores.
 
-Revision ID: 5ccd7cd8194b
+Revision ID: 2e46e38670f7
 Revises: 2f8f51fbf302
-Create Date: 2026-11-23 16:20:01.378006
+Create Date: 2026-11-23 16:36:17.453310
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '5ccd7cd8194b'
+revision = '2e46e38670f7'
 down_revision = '2f8f51fbf302'
 branch_labels = None
 depends_on = None
@@ -28,6 +28,7 @@ def upgrade():
     sa.Column('renewal_warning_days', sa.Integer(), nullable=False),
     sa.Column('won_back_days', sa.Integer(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('recomputed_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_churn_settings'))
     )
     op.create_table('cohort_counts',

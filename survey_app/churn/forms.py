@@ -12,6 +12,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 LEARNT_CHOICES_PAIRS = [
     ("", _l("— not known yet —")),
@@ -42,8 +43,15 @@ def select_choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+class CheckboxesField(SelectMultipleField):
+    """Several choices as a list of check boxes (easier than a multiple select on a phone)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class ReasonsForm(FlaskForm):
-    reasons = SelectMultipleField(_l("Reasons for leaving"), coerce=int, validators=[Optional()])
+    reasons = CheckboxesField(_l("Reasons for leaving"), coerce=int, validators=[Optional()])
     learnt_how = SelectField(
         _l("How the reason was learnt"), choices=select_choices(LEARNT_CHOICES_PAIRS)
     )

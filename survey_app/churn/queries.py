@@ -56,9 +56,17 @@ def status_counts() -> dict[str, int]:
 
 
 def register_page(
-    page: int, per_page: int, *, open_only: bool, tier: str = "", reason_id: int | None = None
+    page: int,
+    per_page: int,
+    *,
+    open_only: bool,
+    tier: str = "",
+    reason_id: int | None = None,
+    unexplained: bool = False,
+    by_value: bool = False,
 ):
-    """Register entries, newest loss first, with the number of win-back attempts."""
+    """Register entries with the number of win-back attempts: newest loss first, or the largest
+    CLV lost first (``by_value``); ``unexplained`` keeps those without a reason yet."""
     attempts = (
         sa.select(sa.func.count(WinBackAttempt.id))
         .where(WinBackAttempt.loss_record_id == LossRecord.id)
@@ -77,9 +85,14 @@ def register_page(
                 )
             )
         )
+    if unexplained:
+        query = query.where(
+            ~sa.exists().where(loss_record_reasons.c.loss_record_id == LossRecord.id)
+        )
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    order = (LossRecord.clv_lost.desc(),) if by_value else ()
     rows = db.session.execute(
-        query.order_by(LossRecord.lost_on.desc(), LossRecord.id.desc())
+        query.order_by(*order, LossRecord.lost_on.desc(), LossRecord.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()

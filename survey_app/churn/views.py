@@ -47,10 +47,18 @@ def status_label(status: str | None) -> str:
 def register():
     open_only = request.args.get("show") != "all"
     tier = request.args.get("tier", "") if request.args.get("tier") in TIERS else ""
-    reason_id = request.args.get("reason", type=int)
+    reason = request.args.get("reason", "")
+    reason_id = int(reason) if reason.isdigit() else None
+    by_value = request.args.get("sort") == "value"
     page = page_arg()
     rows, total = queries.register_page(
-        page, page_size(), open_only=open_only, tier=tier, reason_id=reason_id
+        page,
+        page_size(),
+        open_only=open_only,
+        tier=tier,
+        reason_id=reason_id,
+        unexplained=reason == "none",
+        by_value=by_value,
     )
     return render_template(
         "churn/register.html",
@@ -61,6 +69,8 @@ def register():
         open_only=open_only,
         tier=tier,
         reason_id=reason_id,
+        unexplained=reason == "none",
+        by_value=by_value,
         tiers=TIERS,
         reasons=taxonomy_services.reasons(losses=True, include_inactive=True),
         counts=queries.status_counts(),

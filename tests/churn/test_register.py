@@ -138,3 +138,31 @@ def test_an_exit_questionnaire_fills_the_reasons(app, record_id):
             sa.select(LossRecord.customer_id).where(LossRecord.won_back_on.is_not(None))
         )
         assert services.record_exit_survey_reasons(active_id, ["price"]) is None
+
+
+def test_register_filters_unexplained_and_sorts_by_value(app, record_id, login):
+    client = login("staff")
+    unexplained = client.get("/churn/?reason=none").get_data(as_text=True)
+    assert "客户S1" in unexplained and "客户K1" in unexplained
+    with app.app_context():
+        from survey_app.accounts.models import Role, User
+        from survey_app.churn import services
+
+        staff = db.session.scalar(sa.select(User).where(User.role == Role.STAFF))
+        record = db.session.get(LossRecord, record_id)
+        services.record_reasons(
+            staff, record, reason_ids=[by_code("moved").id], learnt_how="interview", note=""
+        )
+        db.session.commit()
+        values = {
+            r.customer.code: float(r.clv_lost)
+            for r in db.session.scalars(
+                sa.select(LossRecord).where(LossRecord.won_back_on.is_(None))
+            )
+        }
+    unexplained = client.get("/churn/?reason=none").get_data(as_text=True)
+    assert "客户S1" not in unexplained and "客户K1" in unexplained
+    body = client.get("/churn/?sort=value").get_data(as_text=True)
+    ranked = sorted(values, key=values.get, reverse=True)
+    positions = [body.index(f"客户{code}") for code in ranked]
+    assert positions == sorted(positions)

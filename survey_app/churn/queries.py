@@ -207,31 +207,46 @@ def win_back_summary() -> dict:
     return out
 
 
-def churn_by_label(labels: Mapping[int, str]) -> list[dict]:
-    """Churn rate per group of customers given by the caller: ``labels`` maps customer id to a
-    label (e.g. how their complaint ended, or the satisfaction band of their last survey). For
-    each label: customers, how many are lost now, the rate and its 95% Wilson interval.
+def churn_by_label(labels: Mapping[int, str | tuple[str, date]]) -> list[dict]:
+    """Churn rate per group of customers given by the caller.
+
+    ``labels`` maps a customer id to a label (how their complaint ended, the band of their
+    last satisfaction score, ...) or to ``(label, since)``. With a plain label a customer counts
+    as churned when they are lost now; with ``since`` (the complaint's or the survey's date),
+    when a loss of theirs began on or after that day, even if they came back later. For each
+    label: customers, churned, the rate and its 95% Wilson interval.
 
     This is how complaint and survey outcomes are set beside leaving without this package
     reading their tables: the caller builds ``labels`` from its own domain."""
     if not labels:
         return []
     ids = list(labels)
-    lost = set()
+    lost_now: set[int] = set()
+    losses: dict[int, list[date]] = {}
     for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
-        lost.update(
+        chunk = ids[start : start + 900]
+        lost_now.update(
             db.session.scalars(
                 sa.select(CustomerStatus.customer_id).where(
-                    CustomerStatus.customer_id.in_(ids[start : start + 900]),
-                    CustomerStatus.status == Status.LOST,
+                    CustomerStatus.customer_id.in_(chunk), CustomerStatus.status == Status.LOST
                 )
             )
         )
+        for cid, lost_on in db.session.execute(
+            sa.select(LossRecord.customer_id, LossRecord.lost_on).where(
+                LossRecord.customer_id.in_(chunk)
+            )
+        ):
+            losses.setdefault(cid, []).append(lost_on)
     groups: dict[str, list[int]] = {}
-    for cid, label in labels.items():
-        groups.setdefault(label, [0, 0])
-        groups[label][0] += 1
-        groups[label][1] += cid in lost
+    for cid, value in labels.items():
+        label, since = value if isinstance(value, tuple) else (value, None)
+        churned = (
+            cid in lost_now if since is None else any(day >= since for day in losses.get(cid, ()))
+        )
+        counts = groups.setdefault(label, [0, 0])
+        counts[0] += 1
+        counts[1] += churned
     out = []
     for label, (n, k) in sorted(groups.items()):
         low, high = wilson(k, n)

@@ -195,3 +195,15 @@ def test_figures_follow_a_recompute(app, ids, runner, login):
     assert june_back() == 0  # not recomputed yet
     assert runner.invoke(args=["churn", "recompute", "--as-of", AS_OF.isoformat()]).exit_code == 0
     assert june_back() == 1
+
+
+def test_churn_by_label_counts_losses_after_a_date(app, ids):
+    # W1 was lost on 28 Sep 2025 and came back; S1 was lost on 27 Dec 2025 and still is
+    labels = {
+        ids["W1"]: ("complained", date(2025, 9, 1)),  # lost after: churned (came back since)
+        ids["S1"]: ("complained", date(2026, 1, 1)),  # its loss began before: not after this
+        ids["R1"]: ("complained", date(2025, 9, 1)),
+    }
+    with app.app_context():
+        (row,) = queries.churn_by_label(labels)
+    assert (row["label"], row["customers"], row["lost"]) == ("complained", 3, 1)

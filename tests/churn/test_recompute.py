@@ -116,3 +116,8 @@ def test_a_purchase_after_the_loss_makes_the_customer_won_back(app, runner, ids)
         assert db.session.get(CustomerStatus, ids["S1"]).status is Status.WON_BACK
         record = db.session.scalar(sa.select(LossRecord).where(LossRecord.customer_id == ids["S1"]))
         assert record.won_back_on == date(2026, 6, 1)
+
+
+def test_recompute_on_an_empty_database(runner):
+    output = _recompute(runner)
+    assert "0 customers" in output and "concordance n/a" in output

@@ -26,17 +26,20 @@ class CustomerRow:
     status: str | None = None
 
 
-def _activity():
-    return (
+def _activity(customer_ids: list[int]) -> dict[int, tuple]:
+    """Orders, revenue and last purchase of the given customers (one page of them), summed in
+    SQL over the (customer_id, occurred_on) index rather than over the whole table."""
+    rows = db.session.execute(
         sa.select(
-            Transaction.customer_id.label("customer_id"),
-            sa.func.count(Transaction.id).label("orders"),
-            sa.func.coalesce(sa.func.sum(Transaction.amount), 0).label("revenue"),
-            sa.func.max(Transaction.occurred_on).label("last_purchase_on"),
+            Transaction.customer_id,
+            sa.func.count(Transaction.id),
+            sa.func.coalesce(sa.func.sum(Transaction.amount), 0),
+            sa.func.max(Transaction.occurred_on),
         )
+        .where(Transaction.customer_id.in_(customer_ids))
         .group_by(Transaction.customer_id)
-        .subquery()
-    )
+    ).all()
+    return {row[0]: row[1:] for row in rows}
 
 
 def customer_page(
@@ -54,18 +57,8 @@ def customer_page(
     Returns ``(rows, total)``; ``search`` matches code, name, e-mail or phone (case-insensitive)."""
     from survey_app.churn.models import CustomerStatus, Status
 
-    activity = _activity()
     query = (
-        sa.select(
-            Customer,
-            activity.c.orders,
-            activity.c.revenue,
-            activity.c.last_purchase_on,
-            CustomerValue.clv,
-            CustomerValue.tier,
-            CustomerStatus.status,
-        )
-        .outerjoin(activity, activity.c.customer_id == Customer.id)
+        sa.select(Customer, CustomerValue.clv, CustomerValue.tier, CustomerStatus.status)
         .outerjoin(CustomerValue, CustomerValue.customer_id == Customer.id)
         .outerjoin(CustomerStatus, CustomerStatus.customer_id == Customer.id)
     )
@@ -87,22 +80,28 @@ def customer_page(
         query = query.where(Customer.segment == segment)
     if region:
         query = query.where(Customer.region == region)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(query.with_only_columns(Customer.id).subquery())
+    )
     rows = db.session.execute(
         query.order_by(Customer.name, Customer.id).limit(per_page).offset((page - 1) * per_page)
     ).all()
-    return [
-        CustomerRow(
-            row[0],
-            row[1] or 0,
-            Decimal(row[2] or 0),
-            row[3],
-            row[4],
-            row[5],
-            row[6].value if row[6] else None,
+    activity = _activity([row[0].id for row in rows])
+    out = []
+    for customer, clv, row_tier, row_status in rows:
+        orders, revenue, last = activity.get(customer.id, (0, 0, None))
+        out.append(
+            CustomerRow(
+                customer,
+                orders,
+                Decimal(revenue or 0),
+                last,
+                clv,
+                row_tier,
+                row_status.value if row_status else None,
+            )
         )
-        for row in rows
-    ], total
+    return out, total
 
 
 def distinct_values(column) -> list[str]:
@@ -242,8 +241,8 @@ def contracts_of(customer_id: int) -> list[Contract]:
 
 def clv_values() -> pd.Series:
     """Every valued customer's CLV (the input of the Pareto curve)."""
-    rows = db.session.execute(sa.select(CustomerValue.customer_id, CustomerValue.clv)).all()
-    return pd.Series({cid: float(clv) for cid, clv in rows}, dtype=float)
+    frame = raw_frame(sa.select(CustomerValue.customer_id, CustomerValue.clv), ["id", "clv"])
+    return frame.set_index("id")["clv"].astype(float)
 
 
 def tier_summary() -> list[dict]:

@@ -81,9 +81,12 @@ def _init_login(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from .accounts.cli import cli as accounts_cli
     from .accounts.views import bp as accounts_bp
+    from .churn.cli import cli as churn_cli
+    from .churn.views import bp as churn_bp
     from .complaints.cli import cli as complaints_cli
     from .complaints.views import bp as complaints_bp
     from .core.views import bp as core_bp
+    from .customers.cli import cli as customers_cli
     from .customers.views import bp as customers_bp
     from .demo import cli as demo_cli
     from .index.cli import cli as index_cli
@@ -98,9 +101,12 @@ def _register_blueprints(app: Flask) -> None:
         taxonomy_bp,
         complaints_bp,
         surveys_bp,
+        churn_bp,
         accounts_cli,
+        customers_cli,
         surveys_cli,
         complaints_cli,
+        churn_cli,
         demo_cli,
         index_cli,
     ):

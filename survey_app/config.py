@@ -84,9 +84,9 @@ class Config:
     PUBLIC_POST_RATE_LIMIT = "20 per minute;200 per hour"
 
     PAGE_SIZE = 25
-    #: the largest request body accepted (complaint attachments: 5 files of 5 MB, plus the form);
-    #: larger uploads are refused with 413 before they are read
-    MAX_CONTENT_LENGTH = 30 * 1024 * 1024
+    #: the largest request body accepted (an imported customer or transaction file is the biggest;
+    #: complaint attachments take up to 5 x 5 MB); larger bodies are refused with 413 unread
+    MAX_CONTENT_LENGTH = 50 * 1024 * 1024
 
     def __init__(self) -> None:
         # Read at instantiation, so tests and tools that change the environment see the change.

@@ -16,7 +16,9 @@ PUBLIC = frozenset(ROLES)
 SIGNED_IN = frozenset({"staff", "manager", "admin"})
 STAFF_WORK = frozenset({"staff", "manager", "admin"})
 ADMIN = frozenset({"admin"})
+STAFF_ONLY = frozenset({"staff", "admin"})
 MANAGEMENT = frozenset({"manager", "admin"})
+MANAGERS = MANAGEMENT
 
 #: endpoint -> roles that may GET it. Other signed-in roles get 403; anonymous visitors are sent to
 #: the sign-in page. POST-only endpoints map to None (GET is 405 for everyone).
@@ -32,6 +34,20 @@ RULES: dict[str, frozenset | None] = {
     "accounts.edit_user": ADMIN,
     "customers.list_customers": STAFF_WORK,
     "customers.show_customer": STAFF_WORK,
+    "customers.value_overview": STAFF_WORK,
+    "customers.edit_value_settings": ADMIN,
+    "customers.import_upload": STAFF_ONLY,
+    "customers.import_review": STAFF_ONLY,
+    "customers.import_discard": None,
+    "customers.import_problems": STAFF_ONLY,
+    "churn.register": STAFF_WORK,
+    "churn.show_loss": STAFF_WORK,
+    "churn.record_reasons": None,
+    "churn.log_attempt": None,
+    "churn.analysis": MANAGERS,
+    "churn.at_risk": STAFF_WORK,
+    "churn.edit_settings": ADMIN,
+    "churn.recompute_now": None,
     "taxonomy.list_reasons": ADMIN,
     "taxonomy.create_reason": ADMIN,
     "taxonomy.edit_reason": ADMIN,

@@ -18,6 +18,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm.exc import StaleDataError
 
 from survey_app.accounts.models import Role, User
+from survey_app.customers import services as customer_services
 from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
 from survey_app.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -135,13 +136,14 @@ def _require_admin(actor: Actor) -> None:
 
 
 def customer_tier(customer: Customer | None) -> str:
-    """ "key" or "general". Until customer tiers exist: key = has an account manager or is in
-    the 大客户 segment. The one place to re-point when tiers land."""
+    """The SLA tier, "key" or "general": key customers are those in the value tier "key"
+    (customers' cumulative value share, ``customers.services.customer_tier``) and those with a
+    dedicated account manager; general and minor customers share the general targets."""
     if customer is None:
         return "general"
-    if customer.assigned_staff_id is not None or customer.segment == "大客户":
+    if customer.assigned_staff_id is not None:
         return "key"
-    return "general"
+    return "key" if customer_services.customer_tier(customer) == "key" else "general"
 
 
 def sla_targets() -> dict[tuple[Severity, str], tuple[int, int]]:

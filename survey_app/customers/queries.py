@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 
 from survey_app.extensions import db
 
-from .models import Customer, Transaction
+from .models import Contract, Customer, CustomerValue, Transaction
 
 
 @dataclass(frozen=True)
@@ -19,29 +21,51 @@ class CustomerRow:
     orders: int
     revenue: Decimal
     last_purchase_on: date | None
+    clv: Decimal | None = None
+    tier: str | None = None
+    status: str | None = None
 
 
-def _activity():
-    return (
+def _activity(customer_ids: list[int]) -> dict[int, tuple]:
+    """Orders, revenue and last purchase of the given customers (one page of them), summed in
+    SQL over the (customer_id, occurred_on) index rather than over the whole table."""
+    rows = db.session.execute(
         sa.select(
-            Transaction.customer_id.label("customer_id"),
-            sa.func.count(Transaction.id).label("orders"),
-            sa.func.coalesce(sa.func.sum(Transaction.amount), 0).label("revenue"),
-            sa.func.max(Transaction.occurred_on).label("last_purchase_on"),
+            Transaction.customer_id,
+            sa.func.count(Transaction.id),
+            sa.func.coalesce(sa.func.sum(Transaction.amount), 0),
+            sa.func.max(Transaction.occurred_on),
         )
+        .where(Transaction.customer_id.in_(customer_ids))
         .group_by(Transaction.customer_id)
-        .subquery()
-    )
+    ).all()
+    return {row[0]: row[1:] for row in rows}
 
 
-def customer_page(page: int, per_page: int, search: str = "", segment: str = "", region: str = ""):
-    """One page of customers with their order count, revenue and last purchase date.
+def customer_page(
+    page: int,
+    per_page: int,
+    search: str = "",
+    segment: str = "",
+    region: str = "",
+    tier: str = "",
+    status: str = "",
+):
+    """One page of customers with their order count, revenue, last purchase date, value, tier and
+    churn status.
 
     Returns ``(rows, total)``; ``search`` matches code, name, e-mail or phone (case-insensitive)."""
-    activity = _activity()
-    query = sa.select(
-        Customer, activity.c.orders, activity.c.revenue, activity.c.last_purchase_on
-    ).outerjoin(activity, activity.c.customer_id == Customer.id)
+    from survey_app.churn.models import CustomerStatus, Status
+
+    query = (
+        sa.select(Customer, CustomerValue.clv, CustomerValue.tier, CustomerStatus.status)
+        .outerjoin(CustomerValue, CustomerValue.customer_id == Customer.id)
+        .outerjoin(CustomerStatus, CustomerStatus.customer_id == Customer.id)
+    )
+    if tier:
+        query = query.where(CustomerValue.tier == tier)
+    if status in {s.value for s in Status}:
+        query = query.where(CustomerStatus.status == Status(status))
     if search:
         pattern = f"%{search.lower()}%"
         query = query.where(
@@ -56,11 +80,28 @@ def customer_page(page: int, per_page: int, search: str = "", segment: str = "",
         query = query.where(Customer.segment == segment)
     if region:
         query = query.where(Customer.region == region)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(query.with_only_columns(Customer.id).subquery())
+    )
     rows = db.session.execute(
         query.order_by(Customer.name, Customer.id).limit(per_page).offset((page - 1) * per_page)
     ).all()
-    return [CustomerRow(row[0], row[1] or 0, Decimal(row[2] or 0), row[3]) for row in rows], total
+    activity = _activity([row[0].id for row in rows])
+    out = []
+    for customer, clv, row_tier, row_status in rows:
+        orders, revenue, last = activity.get(customer.id, (0, 0, None))
+        out.append(
+            CustomerRow(
+                customer,
+                orders,
+                Decimal(revenue or 0),
+                last,
+                clv,
+                row_tier,
+                row_status.value if row_status else None,
+            )
+        )
+    return out, total
 
 
 def distinct_values(column) -> list[str]:
@@ -127,3 +168,133 @@ def customer_ids(search: str = "", segment: str = "", region: str = "") -> list[
     if region:
         query = query.where(Customer.region == region)
     return list(db.session.scalars(query.order_by(Customer.id)))
+
+
+def month_of(column):
+    """The first day of the month of a DATE column, as 'YYYY-MM' text on every engine."""
+    if db.engine.dialect.name == "sqlite":
+        return sa.func.strftime("%Y-%m", column)
+    return sa.func.to_char(column, "YYYY-MM")
+
+
+#: every purchase as plain numbers, per dialect: read through the DBAPI cursor, because building
+#: two million SQLAlchemy rows costs more than the query itself
+_PURCHASE_SQL = {
+    "sqlite": "SELECT customer_id, CAST(julianday(occurred_on) - 2440587.5 AS INTEGER), "
+    "CAST(amount AS REAL), CAST(margin AS REAL) FROM transactions",
+    "postgresql": "SELECT customer_id, occurred_on - DATE '1970-01-01', "
+    "amount::float8, margin::float8 FROM transactions",
+}
+
+
+def raw_frame(statement, columns: list[str]) -> pd.DataFrame:
+    """Run a SELECT without bound parameters through the DBAPI cursor of the session's
+    connection: for tens of thousands of rows, skipping SQLAlchemy's row objects and type
+    processing is most of the cost. Dates arrive as text (SQLite) or dates (PostgreSQL)."""
+    compiled = statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True})
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    try:
+        cursor.execute(str(compiled))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return pd.DataFrame(rows, columns=columns)
+
+
+def purchase_frame(as_of: date | None = None) -> pd.DataFrame:
+    """Every purchase (up to ``as_of``) as customer_id, occurred_on, amount, margin: the columns
+    churn and value need. Runs on the session's connection, so it sees uncommitted imports."""
+    connection = db.session.connection().connection.driver_connection
+    cursor = connection.cursor()
+    try:
+        cursor.execute(_PURCHASE_SQL[db.engine.dialect.name])
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    data = np.array(rows, dtype=float).reshape(-1, 4)
+    frame = pd.DataFrame(
+        {
+            "customer_id": data[:, 0].astype("int64"),
+            "occurred_on": pd.to_datetime(data[:, 1].astype("int64"), unit="D"),
+            "amount": data[:, 2],
+            "margin": data[:, 3],
+        }
+    )
+    if as_of is not None:
+        frame = frame[frame["occurred_on"] <= pd.Timestamp(as_of)].reset_index(drop=True)
+    return frame
+
+
+def contract_frame() -> pd.DataFrame:
+    """Every contract as (customer_id, started_on, effective_end)."""
+    rows = db.session.execute(
+        sa.select(
+            Contract.customer_id, Contract.started_on, Contract.ends_on, Contract.cancelled_on
+        )
+    ).all()
+    frame = pd.DataFrame(rows, columns=["customer_id", "started_on", "ends_on", "cancelled_on"])
+    for column in ("started_on", "ends_on", "cancelled_on"):
+        frame[column] = pd.to_datetime(frame[column])
+    frame["effective_end"] = frame[["ends_on", "cancelled_on"]].min(axis=1)
+    return frame[["customer_id", "started_on", "effective_end"]]
+
+
+def segments() -> pd.Series:
+    """Every customer's segment, indexed by customer id."""
+    frame = raw_frame(sa.select(Customer.id, Customer.segment), ["id", "segment"])
+    return frame.set_index("id")["segment"].astype(object)
+
+
+def customer_value(customer_id: int) -> CustomerValue | None:
+    return db.session.get(CustomerValue, customer_id)
+
+
+def contracts_of(customer_id: int) -> list[Contract]:
+    return list(
+        db.session.scalars(
+            sa.select(Contract)
+            .where(Contract.customer_id == customer_id)
+            .order_by(Contract.started_on.desc())
+        )
+    )
+
+
+def clv_values() -> pd.Series:
+    """Every valued customer's CLV (the input of the Pareto curve)."""
+    frame = raw_frame(sa.select(CustomerValue.customer_id, CustomerValue.clv), ["id", "clv"])
+    return frame.set_index("id")["clv"].astype(float)
+
+
+def tier_summary() -> list[dict]:
+    """Per tier: customers, total CLV, yearly revenue and margin (summed in SQL)."""
+    rows = db.session.execute(
+        sa.select(
+            CustomerValue.tier,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(CustomerValue.clv), 0),
+            sa.func.coalesce(sa.func.sum(CustomerValue.monetary), 0),
+            sa.func.coalesce(sa.func.sum(CustomerValue.annual_margin), 0),
+        ).group_by(CustomerValue.tier)
+    ).all()
+    by_tier = {row[0]: row for row in rows}
+    total_customers = sum(row[1] for row in rows) or 1
+    total_clv = sum(max(Decimal(row[2]), Decimal(0)) for row in rows) or Decimal(1)
+    out = []
+    for tier in ("key", "general", "minor"):
+        row = by_tier.get(tier, (tier, 0, 0, 0, 0))
+        out.append(
+            {
+                "tier": tier,
+                "customers": row[1],
+                "customer_share": row[1] / total_customers,
+                "clv": Decimal(row[2]),
+                "clv_share": float(max(Decimal(row[2]), Decimal(0)) / total_clv),
+                "revenue": Decimal(row[3]),
+                "margin": Decimal(row[4]),
+            }
+        )
+    return out
+
+
+def values_as_of() -> date | None:
+    return db.session.scalar(sa.select(sa.func.max(CustomerValue.as_of)))

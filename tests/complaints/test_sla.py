@@ -9,7 +9,7 @@ import pytest
 
 from survey_app.complaints import services, sla
 from survey_app.complaints.models import Severity, State
-from survey_app.customers.models import Customer
+from survey_app.customers.models import Customer, CustomerValue
 from survey_app.extensions import db
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -84,12 +84,23 @@ def test_key_customers_get_tighter_targets(world):
     managed = Customer(
         code="K2", name="乙", segment="零售", assigned_staff_id=world.users["staff"].id
     )
-    plain = Customer(code="G1", name="丙", segment="零售")
-    db.session.add_all([key, managed, plain])
+    plain = Customer(code="G1", name="丙", segment="大客户")  # the segment alone is not the tier
+    minor = Customer(code="M1", name="丁", segment="零售")
+    db.session.add_all([key, managed, plain, minor])
     db.session.flush()
-    assert [services.customer_tier(c) for c in (key, managed, plain, None)] == [
+    as_of = world.tick().date()
+    db.session.add_all(
+        [
+            CustomerValue(customer_id=key.id, as_of=as_of, tier="key"),
+            CustomerValue(customer_id=plain.id, as_of=as_of, tier="general"),
+            CustomerValue(customer_id=minor.id, as_of=as_of, tier="minor"),
+        ]
+    )
+    db.session.flush()
+    assert [services.customer_tier(c) for c in (key, managed, plain, minor, None)] == [
         "key",
         "key",
+        "general",
         "general",
         "general",
     ]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
 from survey_app.complaints import services
 from survey_app.complaints.models import Complaint, ComplaintEvent, Severity, State
 from survey_app.complaints.services import Actor
-from survey_app.customers.models import Customer
+from survey_app.customers.models import Customer, CustomerValue
 from survey_app.db_types import utcnow
 from survey_app.extensions import db
 from tests.complaints.conftest import english_client
@@ -200,6 +200,8 @@ def test_linking_a_customer_needs_a_match_and_staff_confirmation(app, client, ht
     with app.app_context():
         customer = Customer(code="C9", name="李娜", email="LiNa@example.cn", segment="大客户")
         db.session.add(customer)
+        db.session.flush()
+        db.session.add(CustomerValue(customer_id=customer.id, as_of=date(2026, 1, 1), tier="key"))
         db.session.commit()
         customer_id = customer.id
     complaint_id = _new(app, world, severity=Severity.MEDIUM)

@@ -1,0 +1,544 @@
+"""Use cases for lost customers: the loss definition, recomputing statuses, the register and
+win-back work. The caller commits."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from survey_app.accounts.models import Role, User
+from survey_app.analytics import churn as churn_math
+from survey_app.analytics import survival
+from survey_app.analytics import value as value_math
+from survey_app.customers import queries as customer_queries
+from survey_app.customers import services as customer_services
+from survey_app.customers.models import CustomerValue
+from survey_app.db_types import utcnow
+from survey_app.errors import DomainError, NotFound, PermissionDenied
+from survey_app.extensions import db
+from survey_app.taxonomy.models import Reason
+
+from .models import (
+    Channel,
+    ChurnSettings,
+    CohortCount,
+    CustomerStatus,
+    LearntHow,
+    LossRecord,
+    Outcome,
+    RiskModelRun,
+    RiskScore,
+    Status,
+    WinBackAttempt,
+    loss_record_reasons,
+)
+
+log = logging.getLogger(__name__)
+RISK_HORIZON_DAYS = 180
+
+
+def churn_settings() -> ChurnSettings:
+    """The loss definition, created with the documented defaults on first use."""
+    settings = db.session.get(ChurnSettings, 1)
+    if settings is None:
+        defaults = churn_math.LossDefinition()
+        settings = ChurnSettings(id=1, **defaults.__dict__)
+        db.session.add(settings)
+        db.session.flush()
+    return settings
+
+
+def definition() -> churn_math.LossDefinition:
+    s = churn_settings()
+    return churn_math.LossDefinition(
+        **{name: getattr(s, name) for name in churn_math.LossDefinition.__dataclass_fields__}
+    )
+
+
+def update_churn_settings(actor: User, **values) -> ChurnSettings:
+    """Change the definition of a lost customer (admins only); run a recompute to apply it."""
+    if not actor.has_role(Role.ADMIN):
+        raise PermissionDenied(_l("Only an administrator can change these settings."))
+    if not 0 < values["at_risk_share"] < 1:
+        raise DomainError(_l("Give a share between 0 and 1."), field="at_risk_share")
+    settings = churn_settings()
+    for name, value in values.items():
+        setattr(settings, name, value)
+    settings.updated_at = utcnow()
+    db.session.flush()
+    return settings
+
+
+@dataclass
+class RecomputeSummary:
+    as_of: date
+    customers: int
+    counts: dict[str, int]
+    new_losses: int
+    won_back: int
+    holdout_concordance: float | None
+
+
+def recompute(as_of: date, *, with_risk: bool = True) -> RecomputeSummary:
+    """Re-evaluate every customer as of ``as_of``: churn status, value and tier, the register of
+    losses (one entry per loss spell, kept in step), and (unless ``with_risk`` is False) the
+    at-risk scores."""
+    rule = definition()
+    purchases = customer_queries.purchase_frame(as_of)
+    contracts = customer_queries.contract_frame()
+    statuses, spells = churn_math.evaluate(purchases, contracts, rule, as_of)
+    first = purchases.groupby("customer_id")["occurred_on"].min()
+    statuses["first_purchase_on"] = first
+    _store_statuses(statuses, as_of)
+    _store_cohorts(churn_math.cohort_counts(purchases))
+
+    segments = customer_queries.segments()
+    months = [(pd.Timestamp(as_of) - pd.DateOffset(months=12 - i)).date() for i in range(13)]
+    monthly = churn_math.churn_by_month(
+        first, spells, months, segments.reindex(first.index).fillna("")
+    )
+    retention = churn_math.yearly_retention(monthly).to_dict()
+    customer_services.recompute_values(as_of, retention, purchases)
+
+    new_losses, won_back = _sync_register(spells, purchases, segments, retention)
+    run = _score_risk(purchases, statuses, spells, as_of, rule) if with_risk else None
+    churn_settings().recomputed_at = utcnow()
+    db.session.flush()
+    counts = statuses["status"].value_counts().to_dict()
+    log.info("churn recompute as of %s: %s", as_of, counts)
+    return RecomputeSummary(
+        as_of, len(statuses), counts, new_losses, won_back, run.holdout_concordance if run else None
+    )
+
+
+def _dates(series: pd.Series) -> list:
+    """datetime64 values as ``date`` objects, NaT as None (what the driver wants)."""
+    return series.dt.date.astype(object).where(series.notna(), None).tolist()
+
+
+def _store_statuses(statuses: pd.DataFrame, as_of: date) -> None:
+    db.session.execute(sa.delete(CustomerStatus))
+    columns = {
+        "customer_id": statuses.index.astype(int).tolist(),
+        "status": [Status(s) for s in statuses["status"]],
+        "basis": statuses["basis"].tolist(),
+        "first_purchase_on": _dates(statuses["first_purchase_on"]),
+        "last_purchase_on": _dates(statuses["last_purchase_on"]),
+        "threshold_days": [
+            None if pd.isna(t) else int(t) for t in statuses["threshold_days"].tolist()
+        ],
+        "lost_on": _dates(statuses["lost_on"]),
+        "returned_on": _dates(statuses["returned_on"]),
+    }
+    rows = [
+        {"as_of": as_of, **dict(zip(columns, values, strict=True))}
+        for values in zip(*columns.values(), strict=True)
+    ]
+    for start in range(0, len(rows), 5000):
+        db.session.execute(CustomerStatus.__table__.insert(), rows[start : start + 5000])
+
+
+def _store_cohorts(counts: pd.DataFrame) -> None:
+    db.session.execute(sa.delete(CohortCount))
+    rows = [
+        {"cohort": c.date(), "month": m.date(), "customers": int(n)}
+        for c, m, n in zip(counts["cohort"], counts["month"], counts["customers"], strict=True)
+    ]
+    if rows:
+        db.session.execute(CohortCount.__table__.insert(), rows)
+
+
+def _sync_register(
+    spells: pd.DataFrame, purchases: pd.DataFrame, segments: pd.Series, retention: dict
+) -> tuple[int, int]:
+    """One register entry per loss spell. Entries that staff worked on (reasons, attempts, how
+    learnt) survive a change of definition by moving to the customer's nearest new spell; the
+    others follow the spells exactly."""
+    existing = pd.DataFrame(
+        db.session.execute(
+            sa.select(
+                LossRecord.id,
+                LossRecord.customer_id,
+                LossRecord.lost_on,
+                LossRecord.won_back_on,
+                LossRecord.learnt_how.is_not(None)
+                | sa.exists().where(loss_record_reasons.c.loss_record_id == LossRecord.id)
+                | sa.exists().where(WinBackAttempt.loss_record_id == LossRecord.id),
+            )
+        ).all(),
+        columns=["id", "customer_id", "lost_on", "won_back_on", "worked"],
+    )
+    spells = spells.copy()
+    spells["lost_on"] = spells["lost_on"].dt.date
+    spells["returned_on"] = [None if pd.isna(v) else v.date() for v in spells["returned_on"]]
+    values = _spell_values(spells, purchases, segments, retention)
+    key = existing.set_index(["customer_id", "lost_on"])["id"].to_dict() if len(existing) else {}
+    matched: set[int] = set()
+    inserts, updates = [], []
+    for (cid, lost_on, returned_on), (last_value, clv, tier) in zip(
+        spells[["customer_id", "lost_on", "returned_on"]].itertuples(index=False, name=None),
+        values,
+        strict=True,
+    ):
+        record_id = key.get((cid, lost_on))
+        if record_id is None:
+            inserts.append(
+                {
+                    "customer_id": int(cid),
+                    "lost_on": lost_on,
+                    "last_purchase_on": None,
+                    "last_value": last_value,
+                    "clv_lost": clv,
+                    "tier": tier,
+                    "won_back_on": returned_on,
+                    "note": "",
+                    "created_at": utcnow(),
+                }
+            )
+        else:
+            matched.add(record_id)
+            updates.append(
+                {
+                    "id": record_id,
+                    "won_back_on": returned_on,
+                    "last_value": last_value,
+                    "clv_lost": clv,
+                    "tier": tier,
+                }
+            )
+    stale = existing[~existing["id"].isin(matched)] if len(existing) else existing
+    worked = stale[stale["worked"].astype(bool)] if len(stale) else stale
+    free = stale[~stale["worked"].astype(bool)] if len(stale) else stale
+    if len(free):
+        db.session.execute(sa.delete(LossRecord).where(LossRecord.id.in_(free["id"].tolist())))
+    new_keys = {(r["customer_id"], r["lost_on"]): r for r in inserts}
+    for row in worked.itertuples(index=False):
+        # Move staff work onto the nearest unclaimed new spell of the same customer.
+        candidates = [k for k in new_keys if k[0] == row.customer_id]
+        if not candidates:
+            continue
+        nearest = min(candidates, key=lambda k: abs((k[1] - row.lost_on).days))
+        spell = new_keys.pop(nearest)
+        inserts.remove(spell)
+        updates.append(
+            {
+                "id": int(row.id),
+                "lost_on": spell["lost_on"],
+                "won_back_on": spell["won_back_on"],
+                "last_value": spell["last_value"],
+                "clv_lost": spell["clv_lost"],
+                "tier": spell["tier"],
+            }
+        )
+    if inserts:
+        for start in range(0, len(inserts), 5000):
+            db.session.execute(LossRecord.__table__.insert(), inserts[start : start + 5000])
+    if updates:
+        db.session.execute(sa.update(LossRecord), updates)
+    db.session.flush()
+    return len(inserts), int(spells["returned_on"].notna().sum())
+
+
+def _spell_values(
+    spells: pd.DataFrame, purchases: pd.DataFrame, segments: pd.Series, retention: dict
+) -> list[tuple]:
+    """Per spell: revenue in the 365 days before the loss, the CLV lost and the tier at loss.
+
+    The CLV lost is the CLV formula applied to the margin of the year before leaving, with the
+    segment's yearly retention: what the customer was worth when they left. The tier at loss is
+    where that CLV falls among today's customers (today's smallest key and general CLV are the
+    cut-offs), so a customer who left is not judged by the value they no longer bring."""
+    if spells.empty:
+        return []
+    settings = customer_services.value_settings()
+    frame = spells[["customer_id", "lost_on"]].reset_index()
+    frame["lost_ts"] = pd.to_datetime(frame["lost_on"])
+    joined = frame.merge(purchases, on="customer_id", how="left")
+    window = (joined["occurred_on"] < joined["lost_ts"]) & (
+        joined["occurred_on"] >= joined["lost_ts"] - pd.Timedelta(days=365)
+    )
+    revenue = joined["amount"].where(window, 0).groupby(joined["index"]).sum()
+    margin = joined["margin"].where(window, 0).groupby(joined["index"]).sum()
+    r = (
+        frame["customer_id"]
+        .map(segments)
+        .map(retention)
+        .fillna(settings.default_retention)
+        .clip(0, 1)
+    )
+    clv = value_math.clv(
+        margin.reindex(frame["index"]).fillna(0).to_numpy(),
+        r.to_numpy(),
+        discount_rate=settings.discount_rate,
+        horizon_years=settings.horizon_years,
+        acquisition_cost=float(settings.acquisition_cost),
+    )
+    cut = dict(
+        db.session.execute(
+            sa.select(CustomerValue.tier, sa.func.min(CustomerValue.clv)).group_by(
+                CustomerValue.tier
+            )
+        ).all()
+    )
+    key_min = float(cut.get("key", np.inf))
+    general_min = float(cut.get("general", key_min))
+    out = []
+    for idx, value in zip(frame["index"], clv, strict=True):
+        tier = "key" if value >= key_min else "general" if value >= general_min else "minor"
+        if value <= 0:
+            tier = "minor"
+        out.append((Decimal(f"{revenue.get(idx, 0.0):.2f}"), Decimal(f"{value:.2f}"), tier))
+    return out
+
+
+def _score_risk(purchases, statuses, spells, as_of: date, rule) -> RiskModelRun:
+    """Fit the at-risk model (validated out of time) and score every customer not lost."""
+    thresholds = statuses["threshold_days"].astype(float).fillna(rule.default_days)
+    model = survival.fit_risk_model(purchases, thresholds, spells, as_of, RISK_HORIZON_DAYS)
+    db.session.execute(sa.delete(RiskScore))
+    covariates = survival.snapshot_covariates(purchases, thresholds, spells, as_of)
+    covariates = covariates[covariates.index.isin(statuses.index[statuses["status"] != "lost"])]
+    probability = model.probability(covariates)
+    drivers = survival.risk_drivers(covariates)
+    ending = statuses.index[(statuses["basis"] == "contract") & (statuses["status"] == "at_risk")]
+    drivers[drivers.index.isin(ending)] = (
+        drivers[drivers.index.isin(ending)].radd("contract_ending,").str.rstrip(",")
+    )
+    clv = dict(db.session.execute(sa.select(CustomerValue.customer_id, CustomerValue.clv)).all())
+    rows = []
+    for cid, p, gap, trend, why in zip(
+        covariates.index,
+        probability,
+        covariates["gap_share"],
+        covariates["spend_trend"],
+        drivers,
+        strict=True,
+    ):
+        value = max(float(clv.get(int(cid), 0)), 0.0)
+        rows.append(
+            {
+                "customer_id": int(cid),
+                "as_of": as_of,
+                "probability": float(p),
+                "value_at_risk": Decimal(f"{p * value:.2f}"),
+                "gap_ratio": float(gap),
+                "spend_trend": float(trend),
+                "drivers": why,
+            }
+        )
+    for start in range(0, len(rows), 5000):
+        db.session.execute(RiskScore.__table__.insert(), rows[start : start + 5000])
+    run = RiskModelRun(
+        as_of=as_of,
+        horizon_days=model.horizon_days,
+        train_rows=model.train_rows,
+        holdout_rows=model.holdout_rows,
+        holdout_concordance=model.holdout_concordance,
+        train_concordance=model.train_concordance,
+        coefficients=json.dumps({k: round(v, 4) for k, v in model.coefficients.items()}),
+    )
+    db.session.add(run)
+    db.session.flush()
+    return run
+
+
+# --- the register and win-back ------------------------------------------------------------------
+
+
+def get_loss_record(record_id: int) -> LossRecord:
+    record = db.session.get(LossRecord, record_id)
+    if record is None:
+        raise NotFound(_l("No such entry in the lost-customer register."))
+    return record
+
+
+def _require_staff(actor: User) -> None:
+    if not actor.has_role(Role.STAFF, Role.ADMIN):
+        raise PermissionDenied(_l("Only service staff can record this."))
+
+
+def record_reasons(
+    actor: User,
+    record: LossRecord,
+    *,
+    reason_ids: list[int],
+    learnt_how: str | None,
+    note: str,
+) -> LossRecord:
+    """Record why a customer left (reasons from the shared list) and how that was learnt."""
+    _require_staff(actor)
+    reasons = list(
+        db.session.scalars(
+            sa.select(Reason).where(Reason.id.in_(reason_ids or [-1]), Reason.for_losses)
+        )
+    )
+    if len(reasons) != len(set(reason_ids)):
+        raise DomainError(_l("Choose reasons from the list."), field="reasons")
+    if reasons and not learnt_how:
+        raise DomainError(_l("Say how the reason was learnt."), field="learnt_how")
+    record.reasons = reasons
+    record.learnt_how = LearntHow(learnt_how) if learnt_how else None
+    record.note = note.strip()
+    record.updated_at = utcnow()
+    record.updated_by_id = actor.id
+    db.session.flush()
+    log.info("loss record %s: reasons %s", record.id, [r.code for r in reasons])
+    return record
+
+
+def record_exit_survey_reasons(
+    customer_id: int, reason_codes: list[str], note: str = ""
+) -> LossRecord | None:
+    """Fill the reasons of a customer's latest open loss from an exit questionnaire (the surveys
+    domain calls this when a lost customer answers). Reasons already recorded by staff are kept
+    and the new ones added; unknown or inactive codes are ignored. Returns the entry, or None
+    when the customer has no open loss."""
+    record = db.session.scalar(
+        sa.select(LossRecord)
+        .where(LossRecord.customer_id == customer_id, LossRecord.won_back_on.is_(None))
+        .order_by(LossRecord.lost_on.desc())
+        .limit(1)
+    )
+    if record is None:
+        return None
+    found = db.session.scalars(
+        sa.select(Reason).where(Reason.code.in_(reason_codes), Reason.for_losses, Reason.active)
+    )
+    record.reasons = list(dict.fromkeys([*record.reasons, *found]))
+    record.learnt_how = LearntHow.EXIT_SURVEY
+    if note.strip():
+        record.note = (record.note + "\n" + note.strip()).strip()
+    record.updated_at = utcnow()
+    db.session.flush()
+    return record
+
+
+def log_attempt(
+    actor: User,
+    record: LossRecord,
+    *,
+    attempted_on: date,
+    channel: str,
+    outcome: str,
+    note: str,
+    today: date,
+) -> WinBackAttempt:
+    """Log a contact with a lost customer. A customer is counted as won back only when they
+    buy again (the recompute sees the purchase), whatever the attempt's outcome."""
+    _require_staff(actor)
+    if attempted_on > today:
+        raise DomainError(_l("The date cannot be in the future."), field="attempted_on")
+    if attempted_on < record.lost_on - timedelta(days=30):
+        raise DomainError(
+            _l("The contact is dated long before the customer was lost."), field="attempted_on"
+        )
+    attempt = WinBackAttempt(
+        loss_record=record,
+        attempted_on=attempted_on,
+        channel=Channel(channel),
+        outcome=Outcome(outcome),
+        note=note.strip(),
+        staff_id=actor.id,
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    return attempt
+
+
+def latest_model_run() -> RiskModelRun | None:
+    return db.session.scalar(sa.select(RiskModelRun).order_by(RiskModelRun.id.desc()).limit(1))
+
+
+def tier_by_customer(ids) -> dict[int, str]:
+    return dict(
+        db.session.execute(
+            sa.select(CustomerValue.customer_id, CustomerValue.tier).where(
+                CustomerValue.customer_id.in_(list(ids))
+            )
+        ).all()
+    )
+
+
+# --- analyses ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Analysis:
+    as_of: date
+    group_by: str
+    monthly: pd.DataFrame
+    cohorts: pd.DataFrame
+    survival: survival.SurvivalResult
+    reasons: list
+    value_lost: list[dict]
+    win_back: dict
+    counts: dict[str, int]
+
+
+#: the per-customer computations of the analysis page, per database and recompute: they change
+#: only when statuses are recomputed (staff edits touch reasons, which are counted fresh)
+_ANALYSIS_CACHE: dict[tuple, tuple] = {}
+
+
+def _survival_and_rates(as_of: date, group_by: str, months: int) -> tuple:
+    """Monthly churn and retention, cohort retention and Kaplan-Meier curves."""
+    from . import queries
+
+    customers = queries.customer_frame()
+    spells = queries.spell_frame()
+    # A customer who left is grouped by the tier they had when leaving (their value now is
+    # gone, and grouping them by it would make every leaver look "minor").
+    tier_at_loss = spells.sort_values("lost_on").groupby("customer_id")["tier"].first()
+    customers.loc[tier_at_loss.index.intersection(customers.index), "tier"] = tier_at_loss
+    groups = customers[group_by].fillna("")
+    start = (pd.Timestamp(as_of).to_period("M") - (months - 1)).to_timestamp()
+    month_starts = [(start + pd.DateOffset(months=i)).date() for i in range(months + 1)]
+    monthly = churn_math.churn_by_month(customers["first"], spells, month_starts, groups)
+    overall = churn_math.churn_by_month(customers["first"], spells, month_starts)
+    monthly = pd.concat([overall, monthly], ignore_index=True)
+
+    cohort_since = (pd.Timestamp(as_of).to_period("M") - 23).to_timestamp().date()
+    cohorts = churn_math.cohort_retention(queries.cohort_activity(cohort_since))
+
+    first_loss = spells.groupby("customer_id")["lost_on"].min().reindex(customers.index)
+    end = first_loss.fillna(pd.Timestamp(as_of))
+    durations = (end - customers["first"]).dt.days.clip(lower=0)
+    km = survival.kaplan_meier(durations, first_loss.notna(), groups, min_group_size=5)
+    return monthly, cohorts, km, month_starts
+
+
+def analysis(group_by: str = "tier", months: int = 12) -> Analysis | None:
+    """Everything the manager's analysis page shows, as of the last recompute (None before the
+    first one). ``group_by`` is "tier" or "segment"."""
+    from . import queries
+
+    as_of = queries.as_of()
+    if as_of is None:
+        return None
+    key = (str(db.engine.url), churn_settings().recomputed_at, as_of, group_by, months)
+    heavy = _ANALYSIS_CACHE.get(key)
+    if heavy is None:
+        heavy = _survival_and_rates(as_of, group_by, months)
+        while len(_ANALYSIS_CACHE) >= 8:
+            _ANALYSIS_CACHE.pop(next(iter(_ANALYSIS_CACHE)))
+        _ANALYSIS_CACHE[key] = heavy
+    monthly, cohorts, km, month_starts = heavy
+    return Analysis(
+        as_of=as_of,
+        group_by=group_by,
+        monthly=monthly,
+        cohorts=cohorts,
+        survival=km,
+        reasons=queries.reason_counts(),
+        value_lost=queries.value_lost_by_month(month_starts[0], as_of),
+        win_back=queries.win_back_summary(),
+        counts=queries.status_counts(),
+    )

@@ -7,6 +7,7 @@ import shutil
 import threading
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from tests.conftest import PASSWORD
@@ -74,22 +75,20 @@ def test_switch_language_then_sign_in(browser, live_server, make_user):
     assert page.locator("html").get_attribute("lang") == "zh-Hans"
 
     page.get_by_role("link", name="English").click()
-    page.wait_for_load_state()
-    assert page.locator("html").get_attribute("lang") == "en"
-    assert page.locator("h1").first.inner_text() == "Your opinion makes our service better"
+    expect(page.locator("html")).to_have_attribute("lang", "en")  # waits for the new page
+    expect(page.locator("h1").first).to_have_text("Your opinion makes our service better")
 
     page.get_by_role("link", name="Staff sign-in").first.click()
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-    assert "Hello, Wang Fang" in page.locator("h1").first.inner_text()
+    expect(page.locator("h1").first).to_contain_text("Hello, Wang Fang")
     assert (
         page.get_by_role("navigation", name="Main")
         .get_by_role("link", name="Customers")
         .is_visible()
     )
     page.reload()  # the language choice outlives the page
-    assert page.locator("html").get_attribute("lang") == "en"
+    expect(page.locator("html")).to_have_attribute("lang", "en")
     assert errors == [], f"console errors (CSP violations show here): {errors}"
     context.close()

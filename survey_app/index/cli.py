@@ -210,7 +210,7 @@ def compute_command(period) -> None:
         periods = (
             [services.parse_period(period)] if period else services.recent_periods(_default_as_of())
         )
-    except services.IndexError_ as error:
+    except services.IndexRuleError as error:
         raise click.BadParameter(str(error), param_hint="--period") from None
     with click.progressbar(length=len(periods), label="index") as bar:
         summary = services.compute(periods, progress=lambda done, total: bar.update(1))

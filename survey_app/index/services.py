@@ -39,7 +39,7 @@ BOOTSTRAP_SEED = 2026
 DEFAULT_MONTHS = 24
 
 
-class IndexError_(DomainError):
+class IndexRuleError(DomainError):
     pass
 
 
@@ -60,12 +60,12 @@ def update_weights(actor: User, s: float, c: float, r: float) -> WeightChange | 
     old, new). Stored index values keep the weights they were computed with. Returns the
     change, or None when the weights are unchanged."""
     if not actor.has_role(Role.MANAGER):
-        raise IndexError_(_l("Only managers may change the index weights."))
+        raise IndexRuleError(_l("Only managers may change the index weights."))
     values = [float(v) for v in (s, c, r)]
     if any(not math.isfinite(v) or v < 0 or v > 1 for v in values):
-        raise IndexError_(_l("Each weight must be between 0 and 1."))
+        raise IndexRuleError(_l("Each weight must be between 0 and 1."))
     if abs(sum(values) - 1.0) > 1e-6:
-        raise IndexError_(_l("The three weights must add up to 1."))
+        raise IndexRuleError(_l("The three weights must add up to 1."), field="weight_r")
     settings = index_settings()
     old = settings.weights
     if all(abs(a - b) < 1e-12 for a, b in zip(old, values, strict=True)):
@@ -126,7 +126,7 @@ def parse_period(key: str) -> Period:
             return Period(key, "month", start, _month_end(start))
     except ValueError:
         pass
-    raise IndexError_(_l("A period is a month like 2026-03 or a quarter like 2026-Q1."))
+    raise IndexRuleError(_l("A period is a month like 2026-03 or a quarter like 2026-Q1."))
 
 
 def recent_periods(as_of: date, months: int = DEFAULT_MONTHS) -> list[Period]:
@@ -192,7 +192,7 @@ def satisfaction(answers: pd.DataFrame, tiers: pd.Series) -> Satisfaction:
         return empty
     answers = answers[answers["questionnaire_id"] == qid]
     meta = answers.groupby("response_id").agg(customer_id=("customer_id", "first"))
-    meta = meta.join(answers.groupby("response_id")["segment"].first())
+    meta = meta.join(answers.groupby("response_id")[["segment", "submitted_at"]].first())
     meta["tier"] = meta["customer_id"].map(tiers).fillna("minor")
     items = answers.drop_duplicates("item").set_index("item")
     scales = {i: (float(r.scale_min), float(r.scale_max)) for i, r in items.iterrows()}
@@ -316,7 +316,10 @@ def compute(
         sat = satisfaction(answers, tiers)
         db.session.execute(sa.delete(IndexValue).where(IndexValue.period == period.key))
         for group in all_groups:
-            db.session.add(_value(period, group, sat, customers, spells, weights))
+            value = _value(period, group, sat, customers, spells, weights)
+            if group.kind == "all":
+                value.details = {**value.details, "validity": validity_bands(sat)}
+            db.session.add(value)
             stored += 1
         db.session.flush()
         if progress:
@@ -404,6 +407,42 @@ def _value(period, group, sat, customers, spells, weights) -> IndexValue:
     )
 
 
+def validity_bands(sat: Satisfaction) -> list[dict]:
+    """Does S predict behaviour? The period's respondents (their latest response) by
+    satisfaction band, with how many of them later left (a loss beginning on or after the
+    response day, from the churn domain) and how many later complained (from the complaints
+    domain)."""
+    if sat.frame.empty:
+        return []
+    frame = sat.frame.loc[sat.scores.index].assign(score=sat.scores)
+    frame = frame.dropna(subset=["customer_id"]).sort_values("submitted_at")
+    latest = frame.groupby("customer_id").last()
+    if latest.empty:
+        return []
+    days = {int(cid): row.submitted_at.date() for cid, row in latest.iterrows()}
+    bands = {int(cid): cx.band_of(row.score) for cid, row in latest.iterrows()}
+    churn = {
+        r["label"]: r
+        for r in churn_queries.churn_by_label({cid: (bands[cid], days[cid]) for cid in days})
+    }
+    complained = complaint_queries.complained_since(days)
+    out = []
+    for _low, band in cx.BANDS:
+        members = [cid for cid, b in bands.items() if b == band]
+        if not members:
+            continue
+        row = churn.get(band, {})
+        out.append(
+            {
+                "band": band,
+                "customers": len(members),
+                "lost": int(row.get("lost", 0)),
+                "complained": sum(cid in complained for cid in members),
+            }
+        )
+    return out
+
+
 # --- jobs ----------------------------------------------------------------------------------------
 
 
@@ -411,7 +450,7 @@ def request_recompute(actor: User) -> IndexJob:
     """Queue a recomputation (processed by ``flask index work``); an already queued or running
     job is returned instead of a second one."""
     if not actor.has_role(Role.MANAGER):
-        raise IndexError_(_l("Only managers may recompute the index."))
+        raise IndexRuleError(_l("Only managers may recompute the index."))
     pending = db.session.scalar(
         sa.select(IndexJob)
         .where(IndexJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))

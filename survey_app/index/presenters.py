@@ -179,7 +179,7 @@ def _trend(history: list[IndexValue]) -> Table:
                     "r": (_("Retention (R)"), [v.retention for v in history]),
                 },
                 band,
-                {"y": _("Index (0-100)"), "band": _("95% confidence band")},
+                {"y": _("Index (0-100)"), "band": _("Confidence band (95%)")},
             )
         )
     t.note = _(

@@ -68,7 +68,7 @@ def test_manager_reads_and_steers_the_index(
 
     # charts drawn, the trend with its confidence band; driver matrix and validity panel
     page.wait_for_selector("#panel-trend .chart-canvas .main-svg")
-    assert page.locator("#panel-trend .legendtext", has_text="95% confidence band").count() == 1
+    assert page.locator("#panel-trend .legendtext", has_text="Confidence band (95%)").count() == 1
     drivers = page.locator("#panel-drivers")
     assert drivers.locator(".chart-canvas .main-svg").count() >= 1
     assert drivers.locator("tbody tr").count() == 4

@@ -165,6 +165,12 @@ def f1(value) -> str:
     return f"{round(float(value), 1)}"
 
 
+@pytest.fixture(autouse=True)
+def english(client):
+    """The page texts compared here are the English ones."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
+
 @pytest.fixture
 def ctx(app):
     with app.app_context():

@@ -457,12 +457,27 @@ def request_recompute(actor: User) -> IndexJob:
         .order_by(IndexJob.id)
         .limit(1)
     )
+    if pending is not None and _stale(pending):
+        # its worker died (the machine restarted mid-run): record that and queue a new one
+        pending.status, pending.finished_at = JobStatus.FAILED, utcnow()
+        pending.message = "interrupted: no progress for an hour"
+        pending = None
     if pending is not None:
         return pending
     job = IndexJob(requested_by_id=actor.id)
     db.session.add(job)
     db.session.flush()
     return job
+
+
+#: a running job that started longer ago than this is taken to be interrupted
+STALE_AFTER = timedelta(hours=1)
+
+
+def _stale(job: IndexJob) -> bool:
+    return job.status == JobStatus.RUNNING and (
+        job.started_at is None or job.started_at < utcnow() - STALE_AFTER
+    )
 
 
 def latest_job() -> IndexJob | None:

@@ -90,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from .customers.views import bp as customers_bp
     from .demo import cli as demo_cli
     from .index.cli import cli as index_cli
+    from .index.views import bp as index_bp
     from .surveys.cli import cli as surveys_cli
     from .surveys.views import bp as surveys_bp
     from .taxonomy.views import bp as taxonomy_bp
@@ -102,6 +103,7 @@ def _register_blueprints(app: Flask) -> None:
         complaints_bp,
         surveys_bp,
         churn_bp,
+        index_bp,
         accounts_cli,
         customers_cli,
         surveys_cli,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from werkzeug.routing import IntegerConverter
 
-from tests.conftest import sign_in
+from tests.conftest import csrf_token, sign_in
 
 ROLES = ("anonymous", "staff", "manager", "admin")
 PUBLIC = frozenset(ROLES)
@@ -100,6 +100,11 @@ RULES: dict[str, frozenset | None] = {
     "surveys.text_answers": MANAGEMENT,
     "surveys.followups": STAFF_WORK,
     "surveys.show_response": STAFF_WORK,
+    "index.report": MANAGEMENT,
+    "index.export": MANAGEMENT,
+    "index.job_status": MANAGEMENT,
+    "index.update_weights": None,
+    "index.recompute": None,
 }
 
 #: a GET that answers with a redirect even when allowed
@@ -170,3 +175,22 @@ def test_admin_pages_are_forbidden_to_other_roles(login, role):
     for url in ("/admin/users", "/admin/users/new"):
         assert client.get(url).status_code == 403
     assert client.post("/admin/users/new", data={}).status_code in {400, 403}
+
+
+@pytest.mark.parametrize("role", ("anonymous", "staff"))
+def test_only_management_changes_index_weights_or_recomputes(app, make_user, role):
+    from survey_app.extensions import db
+    from survey_app.index.models import IndexJob, WeightChange
+
+    client = app.test_client()
+    if role != "anonymous":
+        _id, email = make_user(role)
+        assert sign_in(client, email).status_code == 302
+    token = csrf_token(client, "/login" if role == "anonymous" else "/")
+    weights = {"weight_s": "0.4", "weight_c": "0.3", "weight_r": "0.3", "csrf_token": token}
+    expected = 302 if role == "anonymous" else 403
+    assert client.post("/index/weights", data=weights).status_code == expected
+    assert client.post("/index/recompute", data={"csrf_token": token}).status_code == expected
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(WeightChange.id))) == 0
+        assert db.session.scalar(db.select(db.func.count(IndexJob.id))) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -9,7 +10,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from survey_app.analytics import complaints as stats
-from survey_app.customers.models import Transaction
+from survey_app.customers.models import Customer, Transaction
 from survey_app.db_types import UTCDateTime
 from survey_app.extensions import db
 from survey_app.taxonomy.models import Reason
@@ -174,6 +175,8 @@ class AnalysisFilters:
     severity: Severity | None = None
     channel: Channel | None = None
     tier: str = ""
+    #: the customer's segment (complaints without a customer then drop out)
+    segment: str = ""
 
 
 @dataclass
@@ -229,6 +232,10 @@ def _analysis_where(query, f: AnalysisFilters):
         query = query.where(Complaint.channel == f.channel)
     if f.tier:
         query = query.where(Complaint.tier == f.tier)
+    if f.segment:
+        query = query.where(
+            Complaint.customer_id.in_(sa.select(Customer.id).where(Customer.segment == f.segment))
+        )
     return query
 
 
@@ -334,6 +341,24 @@ def analysis(f: AnalysisFilters, locale: str) -> Analysis:
     if result.active_customers:
         result.per_thousand = 1000.0 * result.total / result.active_customers
     return result
+
+
+def complained_since(since: Mapping[int, date]) -> set[int]:
+    """The customers (of ``since``: customer id -> day) who filed a complaint on or after their
+    day: how the index's validity panel sets survey answers beside later complaints."""
+    if not since:
+        return set()
+    out: set[int] = set()
+    ids = list(since)
+    for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+        chunk = ids[start : start + 900]
+        rows = db.session.execute(
+            sa.select(Complaint.customer_id, sa.func.max(Complaint.created_at))
+            .where(Complaint.customer_id.in_(chunk), Complaint.merged_into_id.is_(None))
+            .group_by(Complaint.customer_id)
+        )
+        out.update(cid for cid, last in rows if last is not None and last.date() >= since[cid])
+    return out
 
 
 __all__ = ["Filters", "AnalysisFilters", "analysis", "complaint_page", "my_work", "UTCDateTime"]

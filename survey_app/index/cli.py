@@ -10,6 +10,9 @@ import pandas as pd
 from flask import Blueprint
 
 from survey_app.analytics import pls
+from survey_app.db_types import utcnow
+from survey_app.extensions import db
+from survey_app.index import services
 
 cli = Blueprint("index_cli", __name__, cli_group="index")
 
@@ -186,3 +189,43 @@ def estimate_command(data_path, model_path, resamples, seed, missing, tol, max_i
             err=True,
         )
     click.echo(json.dumps(result_json(result, boot), indent=2, allow_nan=False))
+
+
+def _default_as_of():
+    from survey_app.churn import queries as churn_queries
+
+    return churn_queries.as_of() or utcnow().date()
+
+
+@cli.cli.command("compute")
+@click.option(
+    "--period",
+    help="One month (2026-03) or quarter (2026-Q1); default: the last 24 complete months and "
+    "their quarters.",
+)
+def compute_command(period) -> None:
+    """Compute and store the composite index of the period(s) for every group, with the
+    weights in force now."""
+    try:
+        periods = (
+            [services.parse_period(period)] if period else services.recent_periods(_default_as_of())
+        )
+    except services.IndexRuleError as error:
+        raise click.BadParameter(str(error), param_hint="--period") from None
+    with click.progressbar(length=len(periods), label="index") as bar:
+        summary = services.compute(periods, progress=lambda done, total: bar.update(1))
+    db.session.commit()
+    click.echo(f"stored {summary.values} index values for {summary.periods} periods")
+
+
+@cli.cli.command("work")
+def work_command() -> None:
+    """Run the recomputations queued from the report (run it every minute from cron or a
+    systemd timer); each job's progress is written to the database for the page to show."""
+    ran = 0
+    while (job := services.claim_job()) is not None:
+        db.session.commit()
+        ran += 1
+        services.run_job(job, _default_as_of())
+        db.session.commit()
+    click.echo(f"{ran} job(s) run")

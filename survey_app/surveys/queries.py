@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+import pandas as pd
 import sqlalchemy as sa
 
 from survey_app.customers.models import Customer
@@ -586,3 +587,61 @@ def followup_page(
         ):
             scores.setdefault(response_id, []).append((code, int(value)))
     return rows, total, scores
+
+
+# --------------------------------------------------------------------------------------------
+# Construct-tagged answers, for the satisfaction index
+
+
+def construct_answers(start: date, end: date) -> pd.DataFrame:
+    """Every scored answer to a construct-tagged item (a Likert/NPS question or a matrix row)
+    of the responses submitted from ``start`` to ``end`` (inclusive days, UTC): one row per
+    answer with the response, its customer and segment, the questionnaire, the item's column
+    name (``question`` or ``question.row`` codes, stable across versions), construct, dimension
+    and declared scale ends. The index estimates its model on these rows."""
+    construct = sa.func.coalesce(MatrixItem.construct, Question.construct)
+    column = sa.case(
+        (MatrixItem.code.is_not(None), Question.code + "." + MatrixItem.code), else_=Question.code
+    )
+    rows = db.session.execute(
+        sa.select(
+            Response.id,
+            Response.customer_id,
+            Response.segment,
+            Response.questionnaire_id,
+            Response.submitted_at,
+            column,
+            construct,
+            Answer.value_num,
+            Question.scale_min,
+            Question.scale_max,
+        )
+        .join(Answer, Answer.response_id == Response.id)
+        .join(Question, Question.id == Answer.question_id)
+        .outerjoin(MatrixItem, MatrixItem.id == Answer.item_id)
+        .where(
+            Response.submitted_at >= _day_start(start),
+            Response.submitted_at < _day_start(end + timedelta(days=1)),
+            Answer.value_num.is_not(None),
+            construct.is_not(None),
+            Question.scale_min.is_not(None),
+            Question.scale_max > Question.scale_min,
+        )
+    ).all()
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "response_id",
+            "customer_id",
+            "segment",
+            "questionnaire_id",
+            "submitted_at",
+            "item",
+            "construct",
+            "value",
+            "scale_min",
+            "scale_max",
+        ],
+    )
+    frame["construct"] = frame["construct"].map(lambda c: getattr(c, "value", c))
+    return frame

@@ -1,0 +1,105 @@
+"""Benchmark: computing the composite index and rendering the management report on the demo data.
+
+Seeds the demo story into a throwaway SQLite database, then times ``index compute`` for the default
+periods (the last 24 complete months and their quarters, every group: the nightly job and what the
+report's "Recompute" job runs), one period, and the report and a CSV export as the server sees them
+(the test client, no network; best of three). Usage:
+
+    .venv/bin/python benchmarks/bench_index.py [CUSTOMERS]      (default: 2000, the demo size)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TMP = Path(tempfile.mkdtemp(prefix="bench-index-"))
+os.environ.setdefault("SECRET_KEY", "benchmark-secret-key-not-for-production")
+os.environ["INSTANCE_PATH"] = str(TMP / "instance")
+
+import logging  # noqa: E402
+
+import sqlalchemy as sa  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+
+from survey_app import create_app  # noqa: E402
+from survey_app.demo import DEMO_USERS, seed_demo  # noqa: E402
+from survey_app.extensions import db  # noqa: E402
+from survey_app.index import services  # noqa: E402
+from survey_app.index.models import IndexValue  # noqa: E402
+
+AS_OF = date(2026, 10, 15)
+PAGES = [
+    ("report, latest quarter, all", "/index/"),
+    ("report, a month, a segment", "/index/?granularity=month&period=2026-05&group=segment:零售"),
+    ("report, a quarter, key tier", "/index/?period=2026-Q2&group=tier:key"),
+    ("printable report", "/index/?print=1"),
+    ("CSV export (trend)", "/index/export/trend.csv"),
+]
+
+
+def best_of(n: int, fn) -> float:
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main(argv: list[str]) -> None:
+    logging.disable(logging.INFO)
+    size = int(argv[0]) if argv else 2000
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{TMP / 'bench.sqlite'}",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    rows = []
+    with app.app_context():
+        upgrade()
+        start = time.perf_counter()
+        seed_demo(AS_OF, customers=size)
+        db.session.commit()
+        rows.append(("seed demo (incl. the index chapter)", time.perf_counter() - start, ""))
+        periods = services.recent_periods(AS_OF)
+        start = time.perf_counter()
+        summary = services.compute(periods)
+        db.session.commit()
+        rows.append(
+            (
+                "index compute (default periods)",
+                time.perf_counter() - start,
+                f"{summary.values} values, {summary.periods} periods",
+            )
+        )
+        one = [services.parse_period("2026-Q2")]
+        rows.append(
+            ("index compute --period 2026-Q2", best_of(3, lambda: services.compute(one)), "")
+        )
+        db.session.commit()
+        stored = db.session.scalar(sa.select(sa.func.count(IndexValue.id)))
+    client = app.test_client()
+    manager = next(u for u in DEMO_USERS if u[2].value == "manager")
+    assert (
+        client.post("/login", data={"email": manager[0], "password": manager[1]}).status_code == 302
+    )
+    for label, path in PAGES:
+        assert client.get(path).status_code == 200, path
+        rows.append((f"GET {label}", best_of(3, lambda p=path: client.get(p)), ""))
+    print(f"index benchmark: {size:,} customers, {stored:,} stored values (SQLite)")
+    print(f"{'step':<44} {'seconds':>9}  note")
+    for label, seconds, note in rows:
+        print(f"{label:<44} {seconds:>9.3f}  {note}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,56 @@
+"""Read side of the stored index values."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from survey_app.extensions import db
+
+from .models import IndexValue
+
+
+def stored_periods(granularity: str) -> list[str]:
+    return list(
+        db.session.scalars(
+            sa.select(IndexValue.period)
+            .where(IndexValue.granularity == granularity, IndexValue.group_kind == "all")
+            .order_by(IndexValue.period)
+        )
+    )
+
+
+def stored_groups() -> list[tuple[str, str]]:
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            sa.select(IndexValue.group_kind, IndexValue.group_value)
+            .distinct()
+            .order_by(IndexValue.group_kind, IndexValue.group_value)
+        )
+    ]
+
+
+def series(granularity: str, kind: str, value: str) -> list[IndexValue]:
+    """The group's stored values of every period of the granularity, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(IndexValue)
+            .where(
+                IndexValue.granularity == granularity,
+                IndexValue.group_kind == kind,
+                IndexValue.group_value == value,
+            )
+            .order_by(IndexValue.period)
+        )
+    )
+
+
+def period_values(period: str) -> list[IndexValue]:
+    """Every group's stored value of one period."""
+    return list(
+        db.session.scalars(
+            sa.select(IndexValue)
+            .where(IndexValue.period == period)
+            .order_by(IndexValue.group_kind, IndexValue.group_value)
+        )
+    )

@@ -1,0 +1,87 @@
+"""The composite index formulas, against values worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from survey_app.analytics import composite as cx
+
+
+def test_complaint_handling_parts_and_renormalisation():
+    c, details = cx.complaint_handling(
+        cx.ComplaintInputs(
+            complaints=30,
+            active_customers=1000,
+            months=3,
+            sla_met=45,
+            sla_total=50,
+            ratings=4,
+            mean_rating=4.0,
+            reopened=2,
+            resolved=20,
+        )
+    )
+    # 10 per 1,000 a month -> 80; SLA 90; recovery 75; not reopened 90
+    assert details["parts"] == pytest.approx({"rate": 80, "sla": 90, "recovery": 75, "reopen": 90})
+    assert c == pytest.approx((80 + 90 + 75 + 90) / 4)
+    only_rate, _ = cx.complaint_handling(cx.ComplaintInputs(0, 500, 1, 0, 0, 0, None, 0, 0))
+    assert only_rate == 100
+    nothing, _ = cx.complaint_handling(cx.ComplaintInputs(3, 0, 1, 0, 0, 0, None, 0, 0))
+    assert nothing is None
+
+
+def test_composite_renormalises_over_known_components():
+    assert cx.composite((70, 80, 90), (0.6, 0.2, 0.2)) == pytest.approx(76)
+    assert cx.composite((70, None, 90), (0.6, 0.2, 0.2)) == pytest.approx(
+        (0.6 * 70 + 0.2 * 90) / 0.8
+    )
+    assert cx.composite((None, None, None), (0.6, 0.2, 0.2)) is None
+
+
+def test_value_weighted_retention():
+    start, end = pd.Timestamp("2026-04-01"), pd.Timestamp("2026-06-30")
+    customers = pd.DataFrame(
+        {
+            "first": pd.to_datetime(
+                ["2025-01-01", "2025-02-01", "2025-03-01", "2026-05-01", "2024-01-01"]
+            ),
+            "value": [100.0, 300.0, 600.0, 50.0, 999.0],
+        },
+        index=[1, 2, 3, 4, 5],
+    )
+    spells = pd.DataFrame(
+        {
+            "customer_id": [2, 5, 4],
+            "lost_on": pd.to_datetime(["2026-05-10", "2026-01-01", "2026-06-01"]),
+            "returned_on": pd.to_datetime([None, None, None]),
+        }
+    )
+    # 4 is not a customer at the start (first purchase later); 5 was already lost
+    r, details = cx.value_weighted_retention(customers, spells, start, end)
+    assert details["customers"] == 3 and details["lost"] == 1
+    assert r == pytest.approx(100 * (1000 - 300) / 1000)
+
+
+def test_fallback_scores_and_mean_interval():
+    items = pd.DataFrame({"a": [10, 1, np.nan], "b": [5.5, 1, 10]}, index=[7, 8, 9])
+    scores = cx.fallback_scores(items, {"a": (1, 10), "b": (1, 10)})
+    assert scores.to_dict() == pytest.approx({7: 75.0, 8: 0.0, 9: 100.0})
+    low, high = cx.mean_interval(np.array([50.0] * 10))
+    assert low == high == 50
+    assert cx.mean_interval(np.array([1.0])) is None
+
+
+@pytest.mark.parametrize(
+    "score, band", [(0, "0-49"), (49.9, "0-49"), (50, "50-69"), (84.99, "70-84"), (85, "85-100")]
+)
+def test_bands(score, band):
+    assert cx.band_of(score) == band
+
+
+def test_pearson_matches_numpy_and_needs_three_pairs():
+    x, y = [1, 2, 3, 4, None], [2, 1, 4, 3, 7]
+    r, n = cx.pearson(x, y)
+    assert n == 4 and r == pytest.approx(np.corrcoef([1, 2, 3, 4], [2, 1, 4, 3])[0, 1])
+    assert cx.pearson([1, 2], [3, 4]) == (None, 2)

@@ -184,7 +184,10 @@ def _register_error_handlers(app: Flask) -> None:
         fields = getattr(error, "fields", None)
         if fields is None and error.field:
             fields = {error.field: [str(error.message)]}
-        return render_error(error.status_code, str(error.message), fields)
+        status = error.status_code
+        if status == 400 and request.path.startswith("/api/"):
+            status = 422  # well-formed, but against a business rule
+        return render_error(status, str(error.message), fields)
 
     @app.errorhandler(Exception)
     def server_error(error: Exception):

@@ -3,6 +3,7 @@ be ridden across sites (the API is exempt from CSRF for that reason only)."""
 
 from __future__ import annotations
 
+import json
 from functools import wraps
 
 from flask import g, request
@@ -25,10 +26,24 @@ def _presented_key() -> str | None:
     return request.headers.get("X-API-Key") or None
 
 
+def _refuse_bottomless_json() -> None:
+    """JSON nested thousands deep exhausts the parser's recursion: refuse it as bad JSON (400)
+    before the schema parser meets it."""
+    if request.mimetype != "application/json" or request.method != "POST":
+        return
+    try:
+        json.loads(request.get_data(cache=True) or b"null")
+    except RecursionError:
+        raise DomainError(_("The request body is nested too deeply.")) from None
+    except ValueError:
+        pass  # malformed JSON: the schema parser answers it
+
+
 def load_api_user() -> None:
     """``before_request`` of the API: a presented key must be valid (a wrong key is refused even
     where no key is needed, so a broken integration notices); no key means a public caller."""
     g.api_user = None
+    _refuse_bottomless_json()
     key = _presented_key()
     if key is None:
         return

@@ -35,8 +35,22 @@ class Text(fields.String):
 
 
 class StrictSchema(ma.Schema):
+    """Unknown fields are refused, and so are unstorable characters in any string field."""
+
     class Meta:
         unknown = ma.RAISE
+
+    @ma.pre_load
+    def refuse_unstorable(self, data, **kwargs):
+        if isinstance(data, dict):
+            bad = {
+                key: ["Contains characters that are not allowed."]
+                for key, value in data.items()
+                if isinstance(value, str) and _FORBIDDEN.search(value)
+            }
+            if bad:
+                raise ma.ValidationError(bad)
+        return data
 
 
 # --- complaints ---
@@ -181,20 +195,8 @@ class TransactionRecord(StrictSchema):
     external_id = Text(64, required=True, validate=validate.Length(min=1, max=64))
     customer_code = Text(64, required=True, validate=validate.Length(min=1, max=64))
     occurred_on = fields.Date(required=True)
-    amount = fields.Decimal(
-        required=True,
-        places=2,
-        as_string=True,
-        allow_nan=False,
-        validate=validate.Range(min=-1e11, max=1e11),
-    )
-    margin = fields.Decimal(
-        required=True,
-        places=2,
-        as_string=True,
-        allow_nan=False,
-        validate=validate.Range(min=-1e11, max=1e11),
-    )
+    amount = fields.Decimal(required=True, places=2, as_string=True, allow_nan=False)
+    margin = fields.Decimal(required=True, places=2, as_string=True, allow_nan=False)
 
 
 MAX_BATCH = 5000

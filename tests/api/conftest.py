@@ -29,3 +29,10 @@ def api_key(app, make_user):
 @pytest.fixture
 def category_code(app):
     return "delivery"
+
+
+from tests.surveys.conftest import (  # noqa: E402,F401  (the survey factories, shared)
+    make_customer,
+    make_invitation,
+    make_questionnaire,
+)

@@ -222,3 +222,15 @@ def test_errors_share_one_shape(client, api_key):
         body = answer.get_json()
         assert set(body) == {"error"}
         assert body["error"]["status"] == answer.status_code and body["error"]["message"]
+
+
+def test_public_posts_are_rate_limited_but_keyed_calls_are_not(app, client, api_key):
+    limit = int(app.config["PUBLIC_POST_RATE_LIMIT"].split(" per minute")[0])
+    statuses = [client.post("/api/v1/complaints", json=COMPLAINT).status_code for _ in range(limit)]
+    assert statuses == [201] * limit
+    refused = client.post("/api/v1/complaints", json=COMPLAINT)
+    assert refused.status_code == 429
+    assert refused.get_json()["error"]["status"] == 429
+    headers = api_key("staff")
+    keyed = client.post("/api/v1/complaints", json=COMPLAINT, headers=headers)
+    assert keyed.status_code == 201

@@ -68,9 +68,12 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 def reject_unstorable_input():
-    """Refuse (400) query values and form fields holding NUL: PostgreSQL cannot store it, no
-    person types it, and letting it through would turn hostile input into a server error.
-    (JSON bodies are checked by the API's schemas.)"""
+    """Refuse (400) path parts, query values and form fields holding NUL: PostgreSQL cannot store
+    or even compare it, no person types it, and letting it through would turn hostile input into a
+    server error. (JSON bodies are checked by the API's schemas.)"""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, str) and "\x00" in value:
+            abort(400)
     sources = [request.args]
     if request.method == "POST" and request.mimetype != "application/json":
         sources.append(request.form)

@@ -93,6 +93,12 @@ def test_any_text_in_any_complaint_field(app, text):
         app.config["RATELIMIT_ENABLED"] = True
 
 
+def test_nul_in_a_path_is_refused_before_any_query(client, login):
+    assert client.get("/api/v1/complaints/TS%00/status").status_code == 400
+    assert client.get("/complaint/t/abc%00def").status_code == 400
+    assert login("staff").get("/customers/?q=%00").status_code == 400
+
+
 def test_public_form_refuses_nul_and_stores_markup_as_text(app, client, login):
     _no_nul = post_form(
         client,

@@ -97,6 +97,14 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations rebuild a SQLite table (copy, DROP, rename). With foreign keys on,
+            # the DROP would cascade and delete every child row (a complaint's timeline, files,
+            # rating): switch them off while migrating (the pragma is ignored inside a
+            # transaction, so before it begins) and check every reference afterwards.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end SQLAlchemy's implicit transaction: migrations own theirs
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -106,6 +114,12 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+            if dangling:
+                raise RuntimeError(f"migration left dangling references: {dangling[:5]}")
 
 
 if context.is_offline_mode():

@@ -25,7 +25,16 @@ ARGS = [
 #: (file name, path, language, viewport, demo account or None)
 SHOTS = [
     ("home-phone-zh.png", "/", "zh-CN", (390, 844), None),
+    ("complaint-form-phone-zh.png", "/complaint", "zh-CN", (390, 844), None),
     ("customers-en.png", "/customers/", "en-US", (1280, 860), "staff@example.com"),
+    (
+        "complaint-analysis-en.png",
+        "/complaints/analysis",
+        "en-US",
+        (1280, 900),
+        "manager@example.com",
+    ),
+    ("churn-analysis-zh.png", "/churn/analysis", "zh-CN", (1280, 900), "manager@example.com"),
 ]
 PASSWORDS = {
     "staff@example.com": "demo-staff-2026",

@@ -12,16 +12,19 @@ from werkzeug.exceptions import HTTPException
 
 from .config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from .errors import DomainError
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate, rest_api
 from .i18n import html_lang, select_locale
-from .security import set_security_headers
+from .security import reject_unstorable_input, set_security_headers
 
 ERROR_TITLES = {
     400: "Bad request",
+    401: "Unauthorized",
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    409: "Conflict",
     413: "Too large",
+    422: "Unprocessable content",
     429: "Too many requests",
     500: "Server error",
 }
@@ -46,11 +49,13 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     limiter.init_app(app)  # first, so a flood is refused before any other work
     csrf.init_app(app)
+    rest_api.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     _init_login(app)
 
     _register_blueprints(app)
     _register_error_handlers(app)
+    app.before_request(reject_unstorable_input)
     app.after_request(set_security_headers)
 
     from .forms_util import url_for_page
@@ -114,23 +119,59 @@ def _register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
 
+    from .api.views import bp as api_bp
+
+    rest_api.register_blueprint(api_bp)  # through flask-smorest, so it enters the OpenAPI document
+
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or (request.accept_mimetypes.best == "application/json")
 
 
+def _field_errors(data: dict) -> dict[str, list[str]]:
+    """webargs' ``{"json": {"a": {"0": {"b": ["msg"]}}}}`` as ``{"a[0].b": ["msg"]}``."""
+    flat: dict[str, list[str]] = {}
+
+    def walk(prefix: str, node) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                key = str(key)
+                name = (
+                    f"{prefix}[{key}]"
+                    if key.isdigit() and prefix
+                    else (f"{prefix}.{key}" if prefix else key)
+                )
+                walk(name, value)
+        elif isinstance(node, list) and all(isinstance(m, str) for m in node):
+            flat.setdefault(prefix or "_", []).extend(node)
+        else:
+            flat.setdefault(prefix or "_", []).append(str(node))
+
+    for _location, messages in data["messages"].items():
+        walk("", messages)
+    return flat
+
+
 def _register_error_handlers(app: Flask) -> None:
-    def render_error(status: int, message: str | None = None):
+    def render_error(status: int, message: str | None = None, fields: dict | None = None):
         if _wants_json():
-            return jsonify(
-                error={"status": status, "message": message or ERROR_TITLES.get(status, "")}
-            ), status
+            body = {"status": status, "message": message or ERROR_TITLES.get(status, "")}
+            if fields:
+                body["fields"] = fields
+            return jsonify(error=body), status
         return render_template("errors/error.html", status=status, message=message), status
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
+        data = getattr(error, "data", None) or {}
+        if "messages" in data:  # webargs: the request did not match its schema
+            return render_error(
+                error.code, _("Some fields are missing or not valid."), _field_errors(data)
+            )
+        if error.code == 400 and _wants_json():
+            return render_error(400, _("The request body is not valid JSON."))
         return render_error(error.code)
 
     @app.errorhandler(CSRFError)
@@ -142,7 +183,13 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
         db.session.rollback()
-        return render_error(error.status_code, str(error.message))
+        fields = getattr(error, "fields", None)
+        if fields is None and error.field:
+            fields = {error.field: [str(error.message)]}
+        status = error.status_code
+        if status == 400 and request.path.startswith("/api/"):
+            status = 422  # well-formed, but against a business rule
+        return render_error(status, str(error.message), fields)
 
     @app.errorhandler(Exception)
     def server_error(error: Exception):

@@ -84,6 +84,21 @@ class Config:
     PUBLIC_POST_RATE_LIMIT = "20 per minute;200 per hour"
 
     PAGE_SIZE = 25
+
+    #: the integration API and its OpenAPI document (/api/v1/openapi.json)
+    API_TITLE = "survey_app integration API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    API_SPEC_OPTIONS = {
+        "components": {
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer", "description": "an API key"}
+            }
+        },
+        "security": [{"apiKey": []}, {}],
+    }
     #: the largest request body accepted (an imported customer or transaction file is the biggest;
     #: complaint attachments take up to 5 x 5 MB); larger bodies are refused with 413 unread
     MAX_CONTENT_LENGTH = 50 * 1024 * 1024

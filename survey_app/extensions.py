@@ -9,11 +9,14 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
+from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
+
+from survey_app.api.error_schema import ApiErrorSchema
 
 #: Stable constraint names, so Alembic migrations name the same thing on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -35,6 +38,19 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
+
+
+class JsonApi(Api):
+    """flask-smorest, minus its app-wide error handler: the app's own handlers answer every
+    error, with JSON of one shape under /api/ (see ``survey_app.api.schemas.ErrorSchema``)."""
+
+    ERROR_SCHEMA = ApiErrorSchema
+
+    def _register_error_handlers(self):
+        pass
+
+
+rest_api = JsonApi()
 
 
 @event.listens_for(Engine, "connect")

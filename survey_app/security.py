@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, current_app
+from flask import abort, current_app, request
 from flask_login import current_user
 
 #: Only our own scripts run. Styles allow inline attributes because Plotly sets them on its SVG.
@@ -65,3 +65,19 @@ def safe_next(target: str | None, default: str) -> str:
     if "\\" in target:
         return default
     return target
+
+
+def reject_unstorable_input():
+    """Refuse (400) path parts, query values and form fields holding NUL: PostgreSQL cannot store
+    or even compare it, no person types it, and letting it through would turn hostile input into a
+    server error. (JSON bodies are checked by the API's schemas.)"""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, str) and "\x00" in value:
+            abort(400)
+    sources = [request.args]
+    if request.method == "POST" and request.mimetype != "application/json":
+        sources.append(request.form)
+    for source in sources:
+        for key, value in source.items(multi=True):
+            if "\x00" in key or "\x00" in value:
+                abort(400)

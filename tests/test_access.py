@@ -19,6 +19,9 @@ ADMIN = frozenset({"admin"})
 STAFF_ONLY = frozenset({"staff", "admin"})
 MANAGEMENT = frozenset({"manager", "admin"})
 MANAGERS = MANAGEMENT
+#: API routes that need an API key: a browser's session cookie never counts there, so every role
+#: gets 401 in the cookie matrix; the key matrix (``API_RULES``) decides per role
+API_KEY = "api-key"
 
 #: endpoint -> roles that may GET it. Other signed-in roles get 403; anonymous visitors are sent to
 #: the sign-in page. POST-only endpoints map to None (GET is 405 for everyone).
@@ -105,6 +108,19 @@ RULES: dict[str, frozenset | None] = {
     "index.job_status": MANAGEMENT,
     "index.update_weights": None,
     "index.recompute": None,
+    "accounts.list_api_keys": ADMIN,
+    "accounts.create_api_key": ADMIN,
+    "accounts.revoke_api_key": None,
+    # the integration API: public calls are keyed by a reference code or an invitation token
+    "api-docs.openapi_json": PUBLIC,
+    "api.create_complaint": None,
+    "api.complaint_status": PUBLIC,
+    "api.submit_survey_response": None,
+    "api.list_complaints": API_KEY,
+    "api.import_customers": None,
+    "api.import_transactions": None,
+    "api.list_customers": API_KEY,
+    "api.show_customer": API_KEY,
 }
 
 #: a GET that answers with a redirect even when allowed
@@ -145,7 +161,10 @@ def test_access_matrix(app, make_user, role):
         url = _url(rule)
         status = client.get(url).status_code
         if allowed is None:
-            expected = {405}
+            # an API URL may answer GET for another, keyed endpoint (GET /api/v1/complaints)
+            expected = {405, 401} if rule.rule.startswith("/api/") else {405}
+        elif allowed == API_KEY:
+            expected = {401}
         elif role in allowed:
             if rule.endpoint in REDIRECTS or (
                 role != "anonymous" and rule.endpoint in SIGNED_IN_REDIRECTS
@@ -194,3 +213,118 @@ def test_only_management_changes_index_weights_or_recomputes(app, make_user, rol
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(WeightChange.id))) == 0
         assert db.session.scalar(db.select(db.func.count(IndexJob.id))) == 0
+
+
+# --- the API, by key ------------------------------------------------------------------------
+
+KEY_ROLES = ("no key", "customer with link", "staff", "manager", "admin")
+STAFF_KEYS = frozenset({"staff", "manager", "admin"})
+IMPORT_KEYS = frozenset({"staff", "admin"})
+EVERYONE = frozenset(KEY_ROLES)
+
+#: endpoint -> (method, path, roles allowed). Allowed callers get the documented success (or
+#: 404/409/422 on an object or body that is not there); others get 401 without a key, else 403.
+#: "customer with link" holds a real invitation token and complaint code; "no key" does not.
+API_RULES = {
+    "api-docs.openapi_json": ("GET", "/api/v1/openapi.json", EVERYONE),
+    "api.create_complaint": ("POST", "/api/v1/complaints", EVERYONE),
+    "api.complaint_status": ("GET", "/api/v1/complaints/{code}/status", EVERYONE),
+    "api.submit_survey_response": ("POST", "/api/v1/survey-responses", EVERYONE),
+    "api.list_complaints": ("GET", "/api/v1/complaints", STAFF_KEYS),
+    "api.import_customers": ("POST", "/api/v1/customers/import", IMPORT_KEYS),
+    "api.import_transactions": ("POST", "/api/v1/transactions/import", IMPORT_KEYS),
+    "api.list_customers": ("GET", "/api/v1/customers", STAFF_KEYS),
+    "api.show_customer": ("GET", "/api/v1/customers/C1", STAFF_KEYS),
+}
+
+
+def test_every_api_route_has_a_key_rule(app):
+    api_endpoints = {r.endpoint for r in _routes(app) if r.rule.startswith("/api/")}
+    assert api_endpoints == set(API_RULES)
+
+
+@pytest.mark.parametrize("role", KEY_ROLES)
+def test_api_key_matrix(app, make_user, role):
+    from survey_app.accounts import services as accounts
+    from survey_app.complaints import services as complaints
+    from survey_app.customers.models import Customer
+    from survey_app.extensions import db
+    from survey_app.surveys import services as surveys
+    from survey_app.surveys.models import Invitation
+    from survey_app.taxonomy.services import by_code
+
+    with app.app_context():
+        customer = Customer(code="C1", name="Acme")
+        db.session.add(customer)
+        questionnaire = surveys.create_from_template(None, "pulse")
+        surveys.change_status(None, questionnaire, "publish")
+        db.session.flush()
+        from datetime import timedelta
+
+        from survey_app.db_types import utcnow
+
+        invitation = Invitation(
+            questionnaire_id=questionnaire.id,
+            customer_id=customer.id,
+            expires_at=utcnow() + timedelta(days=3),
+        )
+        db.session.add(invitation)
+        complaint = complaints.open_complaint(
+            complaints.Actor.customer(),
+            channel=complaints.Channel.WEB,
+            category_id=by_code("delivery").id,
+            contact_name="A",
+            contact_phone="1",
+            description="d",
+        )
+        db.session.commit()
+        token, code = invitation.token, complaint.code
+        headers = {}
+        if role in ("staff", "manager", "admin"):
+            user_id, _email = make_user(role)
+            admin_id, _ = make_user("admin")
+            _row, key = accounts.create_api_key(
+                accounts.get_user(admin_id), accounts.get_user(user_id), "matrix"
+            )
+            db.session.commit()
+            headers = {"Authorization": f"Bearer {key}"}
+    linked = role == "customer with link"
+    bodies = {
+        "api.create_complaint": {
+            "category": "delivery",
+            "contact_name": "B",
+            "contact_phone": "2",
+            "description": "x",
+        },
+        "api.submit_survey_response": {
+            "invitation_token": token if linked else "not-a-token",
+            "answers": {"csat": 5, "nps": 10},
+        },
+        "api.import_customers": {"customers": [{"code": "C2", "name": "Beta"}]},
+        "api.import_transactions": {
+            "transactions": [
+                {
+                    "external_id": "T1",
+                    "customer_code": "C1",
+                    "occurred_on": "2026-01-02",
+                    "amount": 10,
+                    "margin": 1,
+                }
+            ]
+        },
+    }
+    client = app.test_client()
+    failures = []
+    for endpoint, (method, path, allowed) in API_RULES.items():
+        path = path.format(code=code if linked else "TSNOTACODE")
+        answer = client.open(path, method=method, json=bodies.get(endpoint), headers=headers)
+        if role in allowed:
+            if endpoint == "api.complaint_status" or endpoint == "api.submit_survey_response":
+                expected = {200, 201} if linked else {404}
+            else:
+                expected = {200, 201}
+        else:
+            expected = {401} if not headers else {403}
+        if answer.status_code not in expected:
+            failures.append(f"{role} {method} {path}: {answer.status_code}, expected {expected}")
+    assert failures == []

@@ -48,3 +48,12 @@ class PasswordChangeForm(FlaskForm):
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))],
     )
+
+
+class ApiKeyForm(FlaskForm):
+    user_id = SelectField(_l("Acts as user"), coerce=int, validate_choice=True)
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(), Length(max=120)],
+        description=_l("Which system uses it, e.g. “ERP nightly import”."),
+    )

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from survey_app.db_types import UTCDateTime, utcnow
@@ -74,3 +74,32 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role.value}>"
+
+
+class ApiKey(db.Model):
+    """A key another system sends as ``Authorization: Bearer <key>``; it acts as its user, with
+    that user's current role. Only a SHA-256 digest is stored: keys are 256 random bits, so a
+    fast digest is as safe as a slow KDF and keeps every API request cheap."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: what the admin calls it ("ERP nightly import")
+    name: Mapped[str] = mapped_column(sa.String(120))
+    #: the first characters of the key, shown in lists so a key can be recognised
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: updated at most once a minute, so that busy integrations do not write on every call
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user = relationship(User, foreign_keys=[user_id], lazy="joined")
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

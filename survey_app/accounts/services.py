@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -12,7 +14,7 @@ from survey_app.db_types import utcnow
 from survey_app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from survey_app.extensions import db
 
-from .models import Role, User
+from .models import ApiKey, Role, User
 
 log = logging.getLogger(__name__)
 
@@ -122,5 +124,87 @@ def change_password(user: User, current_password: str | None, new_password: str)
     log.info("password changed for %s", user.email)
 
 
+def active_users() -> list[User]:
+    return list(db.session.scalars(sa.select(User).where(User.active).order_by(User.email)))
+
+
 def list_users(page: int, per_page: int):
     return db.paginate(sa.select(User).order_by(User.email), page=page, per_page=per_page)
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+#: how stale ``last_used_at`` may get before a request writes it again
+API_KEY_TOUCH_SECONDS = 60
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create_api_key(actor: User, user: User, name: str) -> tuple[ApiKey, str]:
+    """Issue a key for ``user``. Returns the stored row and the key itself, which is shown once
+    and never again: only its digest is kept."""
+    if not actor.has_role(Role.ADMIN):
+        raise PermissionDenied(_l("Only an administrator can manage API keys."))
+    name = name.strip()
+    if not name:
+        raise DomainError(
+            _l("Give the key a name, e.g. the system that will use it."), field="name"
+        )
+    if not user.active:
+        raise DomainError(_l("This user is deactivated; activate the account first."))
+    key = "sk_" + secrets.token_urlsafe(32)
+    api_key = ApiKey(
+        user_id=user.id,
+        name=name[:120],
+        prefix=key[:10],
+        key_hash=_digest(key),
+        created_by_id=actor.id,
+    )
+    db.session.add(api_key)
+    db.session.flush()
+    log.info("API key %s (%s) issued for %s by %s", api_key.id, name, user.email, actor.email)
+    return api_key, key
+
+
+def get_api_key(key_id: int) -> ApiKey:
+    api_key = db.session.get(ApiKey, key_id)
+    if api_key is None:
+        raise NotFound(_l("No such API key."))
+    return api_key
+
+
+def revoke_api_key(actor: User, api_key: ApiKey) -> ApiKey:
+    """Stop a key from working, at once and for good (revoking twice changes nothing)."""
+    if not actor.has_role(Role.ADMIN):
+        raise PermissionDenied(_l("Only an administrator can manage API keys."))
+    if api_key.revoked_at is None:
+        api_key.revoked_at = utcnow()
+        db.session.flush()
+        log.info("API key %s revoked by %s", api_key.id, actor.email)
+    return api_key
+
+
+def list_api_keys(page: int, per_page: int):
+    query = sa.select(ApiKey).order_by(ApiKey.revoked_at.is_not(None), ApiKey.id.desc())
+    return db.paginate(query, page=page, per_page=per_page)
+
+
+def authenticate_api_key(key: str) -> User | None:
+    """The active user a valid, unrevoked key belongs to, or None. Records the time of use
+    (at most once a minute per key; the caller commits)."""
+    if not key or len(key) > 200:
+        return None
+    api_key = db.session.scalar(sa.select(ApiKey).where(ApiKey.key_hash == _digest(key)))
+    if api_key is None or api_key.revoked_at is not None or not api_key.user.active:
+        return None
+    now = utcnow()
+    if (
+        api_key.last_used_at is None
+        or (now - api_key.last_used_at).total_seconds() > API_KEY_TOUCH_SECONDS
+    ):
+        db.session.execute(
+            sa.update(ApiKey).where(ApiKey.id == api_key.id).values(last_used_at=now)
+        )
+    return api_key.user

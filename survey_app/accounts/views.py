@@ -1,8 +1,19 @@
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 
 from survey_app.errors import DomainError
 from survey_app.extensions import db, limiter
@@ -10,7 +21,7 @@ from survey_app.forms_util import attach_error, page_arg, page_size
 from survey_app.security import roles_required, safe_next
 
 from . import services
-from .forms import LoginForm, PasswordChangeForm, UserCreateForm, UserEditForm
+from .forms import ApiKeyForm, LoginForm, PasswordChangeForm, UserCreateForm, UserEditForm
 from .models import Role
 
 bp = Blueprint("accounts", __name__)
@@ -112,3 +123,56 @@ def edit_user(user_id: int):
             flash(_("User %(email)s saved.", email=user.email), "success")
             return redirect(url_for("accounts.list_users"))
     return render_template("accounts/user_form.html", form=form, user=user)
+
+
+# --- API keys (admin) ---
+
+
+def _key_form() -> ApiKeyForm:
+    form = ApiKeyForm()
+    form.user_id.choices = [
+        (user.id, f"{user.display_name} ({user.email}, {user.role.value})")
+        for user in services.active_users()
+    ]
+    return form
+
+
+@bp.get("/admin/api-keys")
+@roles_required(Role.ADMIN)
+def list_api_keys():
+    pagination = services.list_api_keys(page_arg(), page_size())
+    return render_template("accounts/api_keys.html", pagination=pagination)
+
+
+@bp.route("/admin/api-keys/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def create_api_key():
+    form = _key_form()
+    if form.validate_on_submit():
+        try:
+            api_key, key = services.create_api_key(
+                current_user, services.get_user(form.user_id.data), form.name.data
+            )
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            db.session.commit()
+            # The key is shown on this one page and never again: no redirect, no caching.
+            response = make_response(
+                render_template("accounts/api_key_created.html", api_key=api_key, key=key)
+            )
+            response.headers["Cache-Control"] = "no-store"
+            return response
+    return render_template("accounts/api_key_form.html", form=form)
+
+
+@bp.post("/admin/api-keys/<int:key_id>/revoke")
+@roles_required(Role.ADMIN)
+def revoke_api_key(key_id: int):
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    api_key = services.revoke_api_key(current_user, services.get_api_key(key_id))
+    db.session.commit()
+    flash(_("API key “%(name)s” revoked.", name=api_key.name), "success")
+    return redirect(url_for("accounts.list_api_keys"))

@@ -1,0 +1,236 @@
+"""The integration API through HTTP: complaints, survey responses, imports, customers, errors."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from survey_app.complaints.models import Complaint
+from survey_app.customers.models import Customer, Transaction
+from survey_app.extensions import db
+from survey_app.surveys.models import Answer, Question, Response
+
+COMPLAINT = {
+    "category": "delivery",
+    "contact_name": "王芳",
+    "contact_phone": "13800001111",
+    "description": "The parcel arrived broken.",
+}
+
+
+def test_public_complaint_and_its_status_reveal_nothing_personal(app, client):
+    created = client.post("/api/v1/complaints", json=COMPLAINT)
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    assert body["state"] == "received" and body["code"].startswith("TS")
+    with app.app_context():
+        complaint = db.session.scalar(sa.select(Complaint))
+        assert complaint.channel.value == "web" and complaint.contact_name == "王芳"
+        assert body["tracking_url"].endswith(f"/complaint/t/{complaint.token}")
+
+    status = client.get(f"/api/v1/complaints/{body['code'].lower()}/status")
+    assert status.status_code == 200
+    shown = status.get_json()
+    assert shown["state"] == "received" and shown["acknowledged_at"] is None
+    text = status.get_data(as_text=True)
+    for secret in ("王芳", "13800001111", "broken", complaint.token):
+        assert secret not in text
+    assert client.get("/api/v1/complaints/TSNOSUCH00/status").status_code == 404
+
+
+def test_customer_cannot_set_staff_fields_but_staff_key_can(app, client, api_key):
+    customer = client.post(
+        "/api/v1/complaints", json={**COMPLAINT, "severity": "critical", "channel": "phone"}
+    )
+    assert customer.status_code == 201
+    staff = client.post(
+        "/api/v1/complaints",
+        json={**COMPLAINT, "severity": "critical", "channel": "phone"},
+        headers=api_key("staff"),
+    )
+    assert staff.status_code == 201
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(Complaint.code, Complaint.severity, Complaint.channel)
+        ).all()
+    by_code = {code: (sev.value, ch.value) for code, sev, ch in rows}
+    assert by_code[customer.get_json()["code"]] == ("medium", "web")
+    assert by_code[staff.get_json()["code"]] == ("critical", "phone")
+
+
+def test_complaint_list_keyset_pages_and_filters(client, api_key):
+    headers = api_key("staff")
+    codes = []
+    for n in range(7):
+        severity = "high" if n % 2 else "low"
+        answer = client.post(
+            "/api/v1/complaints",
+            json={**COMPLAINT, "description": f"case {n}", "severity": severity},
+            headers=headers,
+        )
+        codes.append(answer.get_json()["code"])
+    seen, cursor = [], None
+    while True:
+        query = {"limit": 3, **({"after": cursor} if cursor else {})}
+        page = client.get("/api/v1/complaints", query_string=query, headers=headers).get_json()
+        seen += [item["code"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == codes[::-1]
+    high = client.get(
+        "/api/v1/complaints", query_string={"severity": "high"}, headers=headers
+    ).get_json()
+    assert [i["code"] for i in high["items"]] == [codes[5], codes[3], codes[1]]
+    assert {i["severity"] for i in high["items"]} == {"high"}
+    bad = client.get("/api/v1/complaints", query_string={"limit": 0}, headers=headers)
+    assert bad.status_code == 422 and "limit" in bad.get_json()["error"]["fields"]
+
+
+def test_survey_response_through_invitation_once(
+    app, client, make_questionnaire, make_customer, make_invitation
+):
+    qid, _token = make_questionnaire("pulse")
+    token = make_invitation(qid, make_customer())
+    payload = {"invitation_token": token, "answers": {"csat": 2, "nps": "3", "what_wrong": "Late"}}
+    first = client.post("/api/v1/survey-responses", json=payload)
+    assert first.status_code == 201, first.get_json()
+    again = client.post("/api/v1/survey-responses", json=payload)
+    assert again.status_code == 409
+    assert again.get_json()["error"]["status"] == 409
+    with app.app_context():
+        (response,) = db.session.scalars(sa.select(Response)).all()
+        assert response.submitted_at is not None and response.invitation_id is not None
+        answers = dict(
+            db.session.execute(
+                sa.select(Question.code, sa.func.coalesce(Answer.value_text, ""))
+                .join(Question)
+                .where(Answer.response_id == response.id)
+            ).all()
+        )
+    assert answers["what_wrong"] == "Late" and set(answers) == {"csat", "nps", "what_wrong"}
+
+
+def test_survey_response_validation_names_the_questions(
+    app, client, make_questionnaire, make_customer, make_invitation
+):
+    qid, _token = make_questionnaire("pulse")
+    token = make_invitation(qid, make_customer())
+    wrong = client.post(
+        "/api/v1/survey-responses",
+        json={"invitation_token": token, "answers": {"csat": 9, "nope": 1}},
+    )
+    assert wrong.status_code == 422
+    assert "nope" in wrong.get_json()["error"]["fields"]
+    out_of_scale = client.post(
+        "/api/v1/survey-responses", json={"invitation_token": token, "answers": {"csat": 9}}
+    )
+    assert out_of_scale.status_code == 422
+    assert set(out_of_scale.get_json()["error"]["fields"]) >= {"csat", "nps"}
+    unknown = client.post(
+        "/api/v1/survey-responses", json={"invitation_token": "x" * 40, "answers": {}}
+    )
+    assert unknown.status_code == 404
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Response.id))) == 0
+
+
+def test_imports_are_idempotent_by_external_id(app, client, api_key):
+    headers = api_key("staff")
+    customers = {
+        "customers": [
+            {"code": "C1", "name": "Acme", "segment": "零售", "email": "a@example.com"},
+            {"code": "C2", "name": "Beta"},
+        ]
+    }
+    first = client.post("/api/v1/customers/import", json=customers, headers=headers)
+    assert first.get_json() == {"created": 2, "updated": 0, "unchanged": 0}
+    again = client.post("/api/v1/customers/import", json=customers, headers=headers)
+    assert again.get_json() == {"created": 0, "updated": 0, "unchanged": 2}
+    customers["customers"][1]["name"] = "Beta Ltd"
+    changed = client.post("/api/v1/customers/import", json=customers, headers=headers)
+    assert changed.get_json() == {"created": 0, "updated": 1, "unchanged": 1}
+
+    sales = {
+        "transactions": [
+            {
+                "external_id": "T1",
+                "customer_code": "C1",
+                "occurred_on": "2026-01-05",
+                "amount": "100.00",
+                "margin": 30,
+            },
+            {
+                "external_id": "T2",
+                "customer_code": "C2",
+                "occurred_on": "2026-02-05",
+                "amount": 50.5,
+                "margin": "10.25",
+            },
+        ]
+    }
+    assert client.post("/api/v1/transactions/import", json=sales, headers=headers).get_json() == {
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+    }
+    assert client.post("/api/v1/transactions/import", json=sales, headers=headers).get_json() == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": 2,
+    }
+    bad = client.post(
+        "/api/v1/transactions/import",
+        json={
+            "transactions": [
+                {**sales["transactions"][0], "external_id": "T9", "customer_code": "NOPE"}
+            ]
+        },
+        headers=headers,
+    )
+    assert bad.status_code == 422 and "transactions[0]" in bad.get_json()["error"]["fields"]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Customer.id))) == 2
+        assert db.session.scalar(sa.select(sa.func.count(Transaction.id))) == 2
+        assert (
+            db.session.scalar(sa.select(Customer.name).where(Customer.code == "C2")) == "Beta Ltd"
+        )
+
+    listing = client.get("/api/v1/customers", query_string={"limit": 1}, headers=headers).get_json()
+    assert [c["code"] for c in listing["items"]] == ["C1"] and listing["next_cursor"] == "C1"
+    rest = client.get("/api/v1/customers", query_string={"after": "C1"}, headers=headers).get_json()
+    assert [c["code"] for c in rest["items"]] == ["C2"] and rest["next_cursor"] is None
+    one = client.get("/api/v1/customers/C1", headers=headers).get_json()
+    assert one["name"] == "Acme" and one["tier"] in {"key", "general", "minor"}
+    assert client.get("/api/v1/customers/NOPE", headers=headers).status_code == 404
+
+
+def test_errors_share_one_shape(client, api_key):
+    headers = api_key("staff")
+    answers = [
+        client.post("/api/v1/complaints", data=b"{", content_type="application/json"),
+        client.post("/api/v1/complaints", data=b"\xff\xfe\x00", content_type="application/json"),
+        client.post("/api/v1/complaints", json={**COMPLAINT, "extra": 1}),
+        client.post("/api/v1/complaints", json={**COMPLAINT, "category": "nope"}),
+        client.post("/api/v1/complaints", json=[1, 2]),
+        client.get("/api/v1/complaints"),
+        client.get("/api/v1/nothing-here", headers=headers),
+        client.delete("/api/v1/complaints", headers=headers),
+    ]
+    statuses = [a.status_code for a in answers]
+    assert statuses == [400, 400, 422, 422, 422, 401, 404, 405]
+    for answer in answers:
+        body = answer.get_json()
+        assert set(body) == {"error"}
+        assert body["error"]["status"] == answer.status_code and body["error"]["message"]
+
+
+def test_public_posts_are_rate_limited_but_keyed_calls_are_not(app, client, api_key):
+    limit = int(app.config["PUBLIC_POST_RATE_LIMIT"].split(" per minute")[0])
+    statuses = [client.post("/api/v1/complaints", json=COMPLAINT).status_code for _ in range(limit)]
+    assert statuses == [201] * limit
+    refused = client.post("/api/v1/complaints", json=COMPLAINT)
+    assert refused.status_code == 429
+    assert refused.get_json()["error"]["status"] == 429
+    headers = api_key("staff")
+    keyed = client.post("/api/v1/complaints", json=COMPLAINT, headers=headers)
+    assert keyed.status_code == 201

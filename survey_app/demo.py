@@ -116,13 +116,17 @@ def _customer_name(rng: np.random.Generator, segment: str, taken: set[str]) -> s
     if segment == "零售":
         given = "".join(rng.choice(GIVEN, size=int(rng.integers(1, 3))))
         return f"{rng.choice(SURNAMES)}{given}"
-    for _attempt in range(1000):
-        city = rng.choice(CITIES)
-        name = f"{city}{rng.choice(COMPANY_WORDS)}{rng.choice(COMPANY_KINDS)}"
+    name = ""
+    for _attempt in range(20):
+        name = f"{rng.choice(CITIES)}{rng.choice(COMPANY_WORDS)}{rng.choice(COMPANY_KINDS)}"
         if name not in taken:
-            taken.add(name)
-            return name
-    raise RuntimeError("ran out of demo company names")
+            break
+    else:  # a large demo runs out of combinations: number the branches of the last one
+        base, branch = name, 2
+        while (name := f"{base}第{branch}分公司") in taken:
+            branch += 1
+    taken.add(name)
+    return name
 
 
 def _purchase_dates(rng, start: date, end: date, gap: float, pattern: str) -> list[date]:

@@ -121,6 +121,7 @@ RULES: dict[str, frozenset | None] = {
     "api.import_transactions": None,
     "api.list_customers": API_KEY,
     "api.show_customer": API_KEY,
+    "api.list_index_values": API_KEY,
 }
 
 #: a GET that answers with a redirect even when allowed
@@ -235,6 +236,7 @@ API_RULES = {
     "api.import_transactions": ("POST", "/api/v1/transactions/import", IMPORT_KEYS),
     "api.list_customers": ("GET", "/api/v1/customers", STAFF_KEYS),
     "api.show_customer": ("GET", "/api/v1/customers/C1", STAFF_KEYS),
+    "api.list_index_values": ("GET", "/api/v1/index-values", frozenset({"manager", "admin"})),
 }
 
 

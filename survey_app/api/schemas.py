@@ -249,3 +249,59 @@ class CustomerFilter(StrictSchema):
 class CustomerPage(ma.Schema):
     items = fields.List(fields.Nested(CustomerItem), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+
+
+class IndexFilter(StrictSchema):
+    granularity = fields.String(
+        load_default="quarter", validate=validate.OneOf(["month", "quarter"])
+    )
+    period = fields.String(
+        validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$"),
+        metadata={
+            "description": "one period, e.g. 2026-03 or 2026-Q1; all stored periods if absent"
+        },
+    )
+    group_kind = fields.String(
+        load_default="all", validate=validate.OneOf(["all", "segment", "tier"])
+    )
+    group_value = fields.String(
+        load_default="",
+        validate=validate.Length(max=60),
+        metadata={"description": "the segment or tier (key, general, minor); empty for all"},
+    )
+
+
+class IndexValueItem(ma.Schema):
+    period = fields.String(required=True)
+    granularity = fields.String(required=True)
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    group_kind = fields.String(required=True)
+    group_value = fields.String(required=True)
+    composite = fields.Float(allow_none=True, required=True)
+    composite_low = fields.Float(allow_none=True, required=True)
+    composite_high = fields.Float(allow_none=True, required=True)
+    satisfaction = fields.Float(
+        allow_none=True, required=True, metadata={"description": "S, 0-100"}
+    )
+    satisfaction_low = fields.Float(allow_none=True, required=True)
+    satisfaction_high = fields.Float(allow_none=True, required=True)
+    satisfaction_method = fields.String(
+        required=True, metadata={"description": "model (PLS), fallback (item mean) or empty"}
+    )
+    complaint_handling = fields.Float(allow_none=True, required=True, metadata={"description": "C"})
+    retention = fields.Float(allow_none=True, required=True, metadata={"description": "R"})
+    weights = fields.Dict(
+        keys=fields.String(),
+        values=fields.Float(),
+        required=True,
+        metadata={"description": "the weights the composite was computed with"},
+    )
+    responses = fields.Integer(required=True)
+    complaints = fields.Integer(required=True)
+    customers = fields.Integer(required=True)
+    computed_at = fields.DateTime(required=True)
+
+
+class IndexValuePage(ma.Schema):
+    items = fields.List(fields.Nested(IndexValueItem), required=True)

@@ -21,6 +21,7 @@ from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
 from survey_app.errors import DomainError, NotFound
 from survey_app.extensions import csrf, db, limiter
+from survey_app.index import queries as index_queries
 from survey_app.taxonomy.models import Reason
 from survey_app.taxonomy.services import by_code
 
@@ -306,3 +307,43 @@ def list_customers(args):
 def show_customer(code: str):
     """One customer by code."""
     return _customer_item(*api_services.customer_by_code(code))
+
+
+@bp.get("/index-values")
+@key_required(Role.MANAGER)
+@bp.arguments(schemas.IndexFilter, location="query")
+@bp.response(200, schemas.IndexValuePage)
+@_errors
+def list_index_values(args):
+    """Stored composite index values and their components (S, C, R) for one group of customers,
+    by period, with the weights and inputs each was computed with (managers' keys)."""
+    rows = index_queries.values(
+        args["granularity"], args["group_kind"], args["group_value"], args.get("period")
+    )
+    return {
+        "items": [
+            {
+                "period": v.period,
+                "granularity": v.granularity,
+                "period_start": v.period_start,
+                "period_end": v.period_end,
+                "group_kind": v.group_kind,
+                "group_value": v.group_value,
+                "composite": v.composite,
+                "composite_low": v.composite_low,
+                "composite_high": v.composite_high,
+                "satisfaction": v.satisfaction,
+                "satisfaction_low": v.s_low,
+                "satisfaction_high": v.s_high,
+                "satisfaction_method": v.s_method,
+                "complaint_handling": v.complaint_handling,
+                "retention": v.retention,
+                "weights": {"S": v.weight_s, "C": v.weight_c, "R": v.weight_r},
+                "responses": v.responses,
+                "complaints": v.complaints,
+                "customers": v.customers,
+                "computed_at": v.computed_at,
+            }
+            for v in rows
+        ]
+    }

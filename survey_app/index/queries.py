@@ -54,3 +54,15 @@ def period_values(period: str) -> list[IndexValue]:
             .order_by(IndexValue.group_kind, IndexValue.group_value)
         )
     )
+
+
+def values(granularity: str, kind: str, value: str, period: str | None = None) -> list[IndexValue]:
+    """Stored values of one group, oldest period first; one period only when ``period`` is given."""
+    query = sa.select(IndexValue).where(
+        IndexValue.granularity == granularity,
+        IndexValue.group_kind == kind,
+        IndexValue.group_value == value,
+    )
+    if period:
+        query = query.where(IndexValue.period == period)
+    return list(db.session.scalars(query.order_by(IndexValue.period)))

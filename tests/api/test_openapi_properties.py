@@ -48,6 +48,7 @@ def test_document_is_openapi_3_and_lists_every_operation(client):
         "/api/v1/customers/import",
         "/api/v1/transactions/import",
         "/api/v1/customers",
+        "/api/v1/index-values",
         "/api/v1/customers/{code}",
     }
 

@@ -24,6 +24,8 @@ from survey_app.customers.models import CustomerValue
 from survey_app.db_types import utcnow
 from survey_app.errors import DomainError, NotFound, PermissionDenied
 from survey_app.extensions import db
+from survey_app.surveys import services as survey_services
+from survey_app.surveys.models import Invitation as SurveyInvitation
 from survey_app.taxonomy.models import Reason
 
 from .models import (
@@ -419,6 +421,70 @@ def record_exit_survey_reasons(
     record.updated_at = utcnow()
     db.session.flush()
     return record
+
+
+#: options of the exit template's "why did you leave" question whose code differs from the
+#: loss reason they mean ("other" is no loss reason: the free text goes to the note)
+EXIT_OPTION_REASONS = {"need": "no_longer_needed"}
+#: an exit questionnaire link stays valid this long
+EXIT_INVITATION_DAYS = 30
+
+
+def send_exit_questionnaire(actor: User, record: LossRecord) -> SurveyInvitation:
+    """The lost customer's personal link to the exit questionnaire (a published one made from
+    the "exit" template): one per loss, created on the first click, the same one afterwards."""
+    _require_staff(actor)
+    if record.won_back_on is not None:
+        raise DomainError(_l("This customer has been won back: no exit questionnaire is needed."))
+    invitation = survey_services.subject_invitation(
+        "exit", "loss", record.id, record.customer_id, valid_days=EXIT_INVITATION_DAYS
+    )
+    log.info("exit questionnaire for loss %s by %s", record.id, actor.email)
+    return invitation
+
+
+def exit_invitations(record_ids: list[int]) -> dict[int, SurveyInvitation]:
+    """The exit-questionnaire invitations of these losses, by loss id."""
+    if not record_ids:
+        return {}
+    rows = db.session.scalars(
+        sa.select(SurveyInvitation).where(
+            SurveyInvitation.purpose == "loss", SurveyInvitation.subject_id.in_(record_ids)
+        )
+    )
+    return {row.subject_id: row for row in rows}
+
+
+def open_exit_invitations() -> list[tuple[LossRecord, SurveyInvitation]]:
+    """Unanswered, unexpired exit invitations of customers still lost: for the link export."""
+    return db.session.execute(
+        sa.select(LossRecord, SurveyInvitation)
+        .join(
+            SurveyInvitation,
+            sa.and_(
+                SurveyInvitation.purpose == "loss", SurveyInvitation.subject_id == LossRecord.id
+            ),
+        )
+        .where(
+            LossRecord.won_back_on.is_(None),
+            SurveyInvitation.completed_at.is_(None),
+            SurveyInvitation.expires_at > utcnow(),
+        )
+        .order_by(LossRecord.lost_on.desc(), LossRecord.id.desc())
+    ).all()
+
+
+@survey_services.on_submitted("exit")
+def _reasons_from_exit_survey(event: survey_services.Submitted) -> None:
+    """A lost customer answered an exit questionnaire (through their loss's link or any personal
+    invitation): the reasons they ticked fill their open loss, their words go to its note."""
+    customer_id = event.response.customer_id
+    if customer_id is None:
+        return
+    codes = [EXIT_OPTION_REASONS.get(code, code) for code in event.choices("exit_reasons")]
+    words = event.text("exit_win_back")
+    note = f"{_l('Exit questionnaire')}: {words}" if words else ""
+    record_exit_survey_reasons(customer_id, codes, note=note)
 
 
 def log_attempt(

@@ -18,12 +18,14 @@ from survey_app.accounts.models import Role, User
 from survey_app.analytics import churn as churn_math
 from survey_app.analytics import survival
 from survey_app.analytics import value as value_math
+from survey_app.complaints import queries as complaint_queries
 from survey_app.customers import queries as customer_queries
 from survey_app.customers import services as customer_services
 from survey_app.customers.models import CustomerValue
 from survey_app.db_types import utcnow
 from survey_app.errors import DomainError, NotFound, PermissionDenied
 from survey_app.extensions import db
+from survey_app.surveys import queries as survey_queries
 from survey_app.surveys import services as survey_services
 from survey_app.surveys.models import Invitation as SurveyInvitation
 from survey_app.taxonomy.models import Reason
@@ -547,6 +549,56 @@ class Analysis:
     value_lost: list[dict]
     win_back: dict
     counts: dict[str, int]
+    linked: LinkedChurn
+
+
+@dataclass
+class LinkedChurn:
+    """Churn beside the other domains (rows of ``queries.churn_by_label``, in a fixed order)."""
+
+    #: customers who complained, by how their latest complaint ended, and those who did not
+    by_complaint: list[dict]
+    #: customers who complained, by the recovery rating of their latest complaint
+    by_recovery: list[dict]
+    #: customers who answered a survey, by the satisfaction band of their last one
+    by_satisfaction: list[dict]
+
+
+def _ordered(rows: list[dict], order: tuple[str, ...]) -> list[dict]:
+    rank = {label: i for i, label in enumerate(order)}
+    return sorted(rows, key=lambda row: rank.get(row["label"], len(rank)))
+
+
+def linked_churn() -> LinkedChurn:
+    """Churn rates of customers grouped by their complaints and their satisfaction, over the
+    customers whose status is computed. A customer counts as churned when a loss of theirs
+    began on or after their latest complaint (or last survey); one who never complained, when
+    any loss of theirs is recorded."""
+    from . import queries
+
+    universe = set(db.session.scalars(sa.select(CustomerStatus.customer_id)))
+    complaints = {
+        cid: row
+        for cid, row in complaint_queries.latest_complaint_by_customer().items()
+        if cid in universe
+    }
+    by_complaint = {cid: ("none", date.min) for cid in universe}
+    by_complaint.update({cid: (outcome, day) for cid, (outcome, _b, day) in complaints.items()})
+    by_recovery = {cid: (band, day) for cid, (_o, band, day) in complaints.items()}
+    by_satisfaction = {
+        cid: (band, day)
+        for cid, (band, day, _score) in survey_queries.last_satisfaction_by_customer().items()
+        if cid in universe
+    }
+    return LinkedChurn(
+        by_complaint=_ordered(
+            queries.churn_by_label(by_complaint), (*complaint_queries.OUTCOMES, "none")
+        ),
+        by_recovery=_ordered(queries.churn_by_label(by_recovery), complaint_queries.RECOVERY_BANDS),
+        by_satisfaction=_ordered(
+            queries.churn_by_label(by_satisfaction), survey_queries.SATISFACTION_BANDS
+        ),
+    )
 
 
 #: the per-customer computations of the analysis page, per database and recompute: they change
@@ -607,4 +659,5 @@ def analysis(group_by: str = "tier", months: int = 12) -> Analysis | None:
         value_lost=queries.value_lost_by_month(month_starts[0], as_of),
         win_back=queries.win_back_summary(),
         counts=queries.status_counts(),
+        linked=linked_churn(),
     )

@@ -17,6 +17,7 @@ from survey_app.extensions import db
 from .models import (
     Answer,
     Channel,
+    Construct,
     Dimension,
     Invitation,
     MatrixItem,
@@ -586,3 +587,60 @@ def followup_page(
         ):
             scores.setdefault(response_id, []).append((code, int(value)))
     return rows, total, scores
+
+
+#: bands of a response's satisfaction score rescaled to 0-1 (1-5 scale: 1-2 low, 3 medium, 4-5 high)
+SATISFACTION_BANDS = ("low", "medium", "high")
+#: questionnaires answered about a complaint or after leaving are not satisfaction surveys here
+NOT_SATISFACTION_SURVEYS = ("recovery", "exit")
+
+
+def last_satisfaction_by_customer() -> dict[int, tuple[str, date, float]]:
+    """Per customer: the band of their last submitted survey's satisfaction score, its day and
+    the score. The score is the mean of the response's satisfaction items (questions or matrix
+    rows whose construct is satisfaction), each rescaled from its own scale to 0-1; bands are
+    low (< 0.5), medium (< 0.75) and high."""
+    item_construct = sa.case(
+        (Answer.item_id.is_(None), Question.construct), else_=MatrixItem.construct
+    )
+    score = (Answer.value_num - Question.scale_min) / sa.cast(
+        Question.scale_max - Question.scale_min, sa.Float
+    )
+    per_response = (
+        sa.select(
+            Response.id.label("response_id"),
+            Response.customer_id.label("customer_id"),
+            Response.submitted_at.label("submitted_at"),
+            sa.func.avg(score).label("score"),
+        )
+        .join(Answer, Answer.response_id == Response.id)
+        .join(Question, Question.id == Answer.question_id)
+        .outerjoin(MatrixItem, MatrixItem.id == Answer.item_id)
+        .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
+        .where(
+            Response.customer_id.is_not(None),
+            Response.submitted_at.is_not(None),
+            Questionnaire.template.not_in(NOT_SATISFACTION_SURVEYS),
+            item_construct == Construct.SATISFACTION,
+            Answer.value_num.is_not(None),
+            Question.scale_max > Question.scale_min,
+        )
+        .group_by(Response.id, Response.customer_id, Response.submitted_at)
+        .subquery()
+    )
+    ranked = sa.select(
+        per_response,
+        sa.func.row_number()
+        .over(
+            partition_by=per_response.c.customer_id,
+            order_by=(per_response.c.submitted_at.desc(), per_response.c.response_id.desc()),
+        )
+        .label("rank"),
+    ).subquery()
+    band = sa.case((ranked.c.score < 0.5, "low"), (ranked.c.score < 0.75, "medium"), else_="high")
+    rows = db.session.execute(
+        sa.select(ranked.c.customer_id, band, ranked.c.submitted_at, ranked.c.score).where(
+            ranked.c.rank == 1
+        )
+    )
+    return {cid: (label, day.date(), float(value)) for cid, label, day, value in rows}

@@ -18,6 +18,8 @@ DRIVER_LABELS = {
     "long_gap": _l("long gap against the usual rhythm"),
     "declining_spend": _l("declining spend"),
     "contract_ending": _l("contract ends soon without a renewal"),
+    "recent_complaint": _l("complained in the last 90 days"),
+    "low_last_score": _l("low score in the last survey"),
 }
 TIER_NAMES = {"key": _l("Key"), "general": _l("General"), "minor": _l("Minor"), "all": _l("All")}
 EXPORTS = (

@@ -306,9 +306,23 @@ def _spell_values(
 def _score_risk(purchases, statuses, spells, as_of: date, rule) -> RiskModelRun:
     """Fit the at-risk model (validated out of time) and score every customer not lost."""
     thresholds = statuses["threshold_days"].astype(float).fillna(rule.default_days)
-    model = survival.fit_risk_model(purchases, thresholds, spells, as_of, RISK_HORIZON_DAYS)
+    complaints = pd.DataFrame(complaint_queries.complaint_days(), columns=["customer_id", "day"])
+    scores = pd.DataFrame(
+        survey_queries.satisfaction_scores(), columns=["customer_id", "day", "score"]
+    )
+    model = survival.fit_risk_model(
+        purchases,
+        thresholds,
+        spells,
+        as_of,
+        RISK_HORIZON_DAYS,
+        complaints=complaints,
+        scores=scores,
+    )
     db.session.execute(sa.delete(RiskScore))
-    covariates = survival.snapshot_covariates(purchases, thresholds, spells, as_of)
+    covariates = survival.snapshot_covariates(
+        purchases, thresholds, spells, as_of, complaints=complaints, scores=scores
+    )
     covariates = covariates[covariates.index.isin(statuses.index[statuses["status"] != "lost"])]
     probability = model.probability(covariates)
     drivers = survival.risk_drivers(covariates)

@@ -394,3 +394,14 @@ def latest_complaint_by_customer() -> dict[int, tuple[str, str, date]]:
         )
     )
     return {cid: (outcome, band, created.date()) for cid, outcome, band, created in rows}
+
+
+def complaint_days() -> list[tuple[int, date]]:
+    """(customer id, day received) of every complaint of a known customer (merged ones aside):
+    what the at-risk model reads as of each snapshot."""
+    rows = db.session.execute(
+        sa.select(Complaint.customer_id, Complaint.created_at)
+        .where(Complaint.customer_id.is_not(None), Complaint.merged_into_id.is_(None))
+        .order_by(Complaint.created_at)
+    )
+    return [(cid, created.date()) for cid, created in rows]

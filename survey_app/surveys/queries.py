@@ -595,18 +595,17 @@ SATISFACTION_BANDS = ("low", "medium", "high")
 NOT_SATISFACTION_SURVEYS = ("recovery", "exit")
 
 
-def last_satisfaction_by_customer() -> dict[int, tuple[str, date, float]]:
-    """Per customer: the band of their last submitted survey's satisfaction score, its day and
-    the score. The score is the mean of the response's satisfaction items (questions or matrix
-    rows whose construct is satisfaction), each rescaled from its own scale to 0-1; bands are
-    low (< 0.5), medium (< 0.75) and high."""
+def _satisfaction_per_response():
+    """Per submitted response of a known customer to a satisfaction survey: the mean of its
+    satisfaction items (questions or matrix rows whose construct is satisfaction), each
+    rescaled from its own scale to 0-1."""
     item_construct = sa.case(
         (Answer.item_id.is_(None), Question.construct), else_=MatrixItem.construct
     )
     score = (Answer.value_num - Question.scale_min) / sa.cast(
         Question.scale_max - Question.scale_min, sa.Float
     )
-    per_response = (
+    return (
         sa.select(
             Response.id.label("response_id"),
             Response.customer_id.label("customer_id"),
@@ -628,6 +627,25 @@ def last_satisfaction_by_customer() -> dict[int, tuple[str, date, float]]:
         .group_by(Response.id, Response.customer_id, Response.submitted_at)
         .subquery()
     )
+
+
+def satisfaction_scores() -> list[tuple[int, date, float]]:
+    """(customer id, day, satisfaction score on 0-1) of every submitted satisfaction survey of
+    a known customer, oldest first: what the at-risk model reads as of each snapshot."""
+    per_response = _satisfaction_per_response()
+    rows = db.session.execute(
+        sa.select(
+            per_response.c.customer_id, per_response.c.submitted_at, per_response.c.score
+        ).order_by(per_response.c.submitted_at, per_response.c.response_id)
+    )
+    return [(cid, at.date(), float(value)) for cid, at, value in rows]
+
+
+def last_satisfaction_by_customer() -> dict[int, tuple[str, date, float]]:
+    """Per customer: the band of their last submitted survey's satisfaction score (see
+    ``_satisfaction_per_response``), its day and the score. Bands: low (< 0.5), medium
+    (< 0.75) and high."""
+    per_response = _satisfaction_per_response()
     ranked = sa.select(
         per_response,
         sa.func.row_number()

@@ -180,3 +180,34 @@ def test_the_page_shows_the_three_charts_and_tables(app, seeded, login):
     ):
         assert title in body
     assert "export=by_satisfaction" in body
+
+
+def test_at_risk_reasons_include_recent_complaints_and_low_scores(app, seeded, login):
+    import json
+
+    client = login("staff")
+    assert "Out-of-time check: concordance" in client.get("/churn/at-risk", headers=EN).get_data(
+        as_text=True
+    )
+    listed = client.get("/churn/at-risk?export=csv", headers=EN).get_data(as_text=True)
+    assert "complained in the last 90 days" in listed
+    assert "low score in the last survey" in listed
+    with app.app_context():
+        run = json.loads(_frame("SELECT coefficients FROM risk_model_runs").coefficients.iloc[-1])
+        # the demo's story, learnt by the model: both raise the hazard
+        assert run["recent_complaint"] > 0 and run["low_last_score"] > 0
+        scores = _frame("SELECT customer_id, as_of, drivers FROM risk_scores")
+        complaints = _frame(
+            "SELECT customer_id, created_at FROM complaints"
+            " WHERE customer_id IS NOT NULL AND merged_into_id IS NULL"
+        )
+    as_of = pd.Timestamp(scores.as_of.iloc[0], tz="UTC")
+    complaints["created_at"] = _when(complaints.created_at).dt.normalize()
+    recent = set(
+        complaints[
+            (complaints.created_at <= as_of)
+            & (complaints.created_at > as_of - pd.Timedelta(days=90))
+        ].customer_id
+    )
+    flagged = set(scores[scores.drivers.str.contains("recent_complaint")].customer_id)
+    assert flagged and flagged == recent & set(scores.customer_id)

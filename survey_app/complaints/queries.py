@@ -405,3 +405,14 @@ def complaint_days() -> list[tuple[int, date]]:
         .order_by(Complaint.created_at)
     )
     return [(cid, created.date()) for cid, created in rows]
+
+
+def complaints_of(customer_id: int, limit: int = 50) -> list[tuple[Complaint, int | None]]:
+    """A customer's complaints, newest first, with their recovery rating (for the customer page)."""
+    return db.session.execute(
+        sa.select(Complaint, RecoveryRating.rating)
+        .outerjoin(RecoveryRating, RecoveryRating.complaint_id == Complaint.id)
+        .where(Complaint.customer_id == customer_id)
+        .order_by(Complaint.created_at.desc(), Complaint.id.desc())
+        .limit(limit)
+    ).all()

@@ -595,7 +595,7 @@ SATISFACTION_BANDS = ("low", "medium", "high")
 NOT_SATISFACTION_SURVEYS = ("recovery", "exit")
 
 
-def _satisfaction_per_response():
+def _satisfaction_per_response(include_all_templates: bool = False):
     """Per submitted response of a known customer to a satisfaction survey: the mean of its
     satisfaction items (questions or matrix rows whose construct is satisfaction), each
     rescaled from its own scale to 0-1."""
@@ -619,7 +619,9 @@ def _satisfaction_per_response():
         .where(
             Response.customer_id.is_not(None),
             Response.submitted_at.is_not(None),
-            Questionnaire.template.not_in(NOT_SATISFACTION_SURVEYS),
+            sa.true()
+            if include_all_templates
+            else Questionnaire.template.not_in(NOT_SATISFACTION_SURVEYS),
             item_construct == Construct.SATISFACTION,
             Answer.value_num.is_not(None),
             Question.scale_max > Question.scale_min,
@@ -662,3 +664,32 @@ def last_satisfaction_by_customer() -> dict[int, tuple[str, date, float]]:
         )
     )
     return {cid: (label, day.date(), float(value)) for cid, label, day, value in rows}
+
+
+def responses_of(customer_id: int, limit: int = 50) -> list[dict]:
+    """A customer's submitted responses, newest first: questionnaire, day, the satisfaction score
+    rescaled to 1-5 (mean of the satisfaction items, None without one) and the NPS answer."""
+    per_response = _satisfaction_per_response(include_all_templates=True)
+    nps = (
+        sa.select(sa.func.max(Answer.value_num))
+        .join(Question, Question.id == Answer.question_id)
+        .where(Answer.response_id == Response.id, Question.type == QuestionType.NPS)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Response, Questionnaire, per_response.c.score, nps.label("nps"))
+        .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
+        .outerjoin(per_response, per_response.c.response_id == Response.id)
+        .where(Response.customer_id == customer_id, Response.submitted_at.is_not(None))
+        .order_by(Response.submitted_at.desc(), Response.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "response": response,
+            "questionnaire": questionnaire,
+            "satisfaction": 1 + 4 * score if score is not None else None,
+            "nps": int(nps_value) if nps_value is not None else None,
+        }
+        for response, questionnaire, score, nps_value in rows
+    ]

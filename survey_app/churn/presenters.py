@@ -179,7 +179,14 @@ def export(result, name: str):
         abort(404)
     if name in LINKED:
         return csv_response(
-            [_("Group"), _("Customers"), _("Lost"), _("Churn rate"), _("95% low"), _("95% high")],
+            [
+                _("Group"),
+                _("Customers"),
+                _("Lost"),
+                _("Churn rate"),
+                _("Lower bound (95 percent)"),
+                _("Upper bound (95 percent)"),
+            ],
             [
                 (
                     str(LINKED_NAMES.get(r["label"], r["label"])),

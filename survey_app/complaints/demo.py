@@ -193,7 +193,7 @@ def seed_demo(ctx) -> list[str]:
         else:
             # badly handled complaints of customers who then left often ended unresolved:
             # withdrawn in frustration or rejected
-            ends = [0.5, 0.04, 0.26, 0.2] if lost_later and not good else [0.88, 0.04, 0.05, 0.03]
+            ends = [0.35, 0.03, 0.35, 0.27] if lost_later and not good else [0.88, 0.04, 0.05, 0.03]
             final = State(str(rng.choice(["closed", "resolved", "withdrawn", "rejected"], p=ends)))
         path = PATHS[final]
         if final is State.CLOSED and (not good and rng.random() < 0.35 or rng.random() < 0.04):

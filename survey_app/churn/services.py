@@ -615,6 +615,25 @@ def linked_churn() -> LinkedChurn:
     )
 
 
+#: the linked analyses, per recompute and state of the complaints and survey responses
+_LINKED_CACHE: dict[tuple, LinkedChurn] = {}
+
+
+def _cached_linked_churn(recompute_key: tuple) -> LinkedChurn:
+    key = (
+        recompute_key[:3],
+        complaint_queries.change_stamp(),
+        survey_queries.submitted_stamp(),
+    )
+    linked = _LINKED_CACHE.get(key)
+    if linked is None:
+        linked = linked_churn()
+        while len(_LINKED_CACHE) >= 8:
+            _LINKED_CACHE.pop(next(iter(_LINKED_CACHE)))
+        _LINKED_CACHE[key] = linked
+    return linked
+
+
 #: the per-customer computations of the analysis page, per database and recompute: they change
 #: only when statuses are recomputed (staff edits touch reasons, which are counted fresh)
 _ANALYSIS_CACHE: dict[tuple, tuple] = {}
@@ -673,5 +692,5 @@ def analysis(group_by: str = "tier", months: int = 12) -> Analysis | None:
         value_lost=queries.value_lost_by_month(month_starts[0], as_of),
         win_back=queries.win_back_summary(),
         counts=queries.status_counts(),
-        linked=linked_churn(),
+        linked=_cached_linked_churn(key),
     )

@@ -220,11 +220,20 @@ def seed_customers(ctx: DemoContext) -> list[str]:
 def chapters() -> list[Callable[[DemoContext], list[str]]]:
     """The demo story's chapters, in order: later chapters use what earlier ones made."""
     from survey_app.churn.demo import seed_demo as seed_churn
+    from survey_app.churn.demo import seed_risk
     from survey_app.complaints.demo import seed_demo as seed_complaints
     from survey_app.index.demo import seed_demo as seed_index
     from survey_app.surveys.demo import seed_demo as seed_surveys
 
-    return [seed_users, seed_customers, seed_churn, seed_surveys, seed_complaints, seed_index]
+    return [
+        seed_users,
+        seed_customers,
+        seed_churn,
+        seed_surveys,
+        seed_complaints,
+        seed_risk,
+        seed_index,
+    ]
 
 
 def database_is_empty() -> bool:

@@ -47,6 +47,8 @@ RULES: dict[str, frozenset | None] = {
     "churn.show_loss": STAFF_WORK,
     "churn.record_reasons": None,
     "churn.log_attempt": None,
+    "churn.send_exit_questionnaire": None,
+    "churn.export_exit_links": STAFF_ONLY,
     "churn.analysis": MANAGERS,
     "churn.at_risk": STAFF_WORK,
     "churn.edit_settings": ADMIN,

@@ -80,7 +80,18 @@ def survival_at(curves: pd.DataFrame, group, day: float) -> float:
 
 # --- the at-risk model -------------------------------------------------------------------------
 
-COVARIATES = ["gap_share", "spend_trend", "log_orders", "log_spend"]
+COVARIATES = [
+    "gap_share",
+    "spend_trend",
+    "log_orders",
+    "log_spend",
+    "recent_complaint",
+    "low_last_score",
+]
+#: a complaint this many days before the snapshot (or fewer) counts as recent
+RECENT_COMPLAINT_DAYS = 90
+#: a last satisfaction score (rescaled to 0-1) under this is low (1-2 of 5)
+LOW_SCORE = 0.5
 
 
 def snapshot_covariates(
@@ -89,13 +100,18 @@ def snapshot_covariates(
     spells: pd.DataFrame,
     snapshot: date,
     window_days: int = 180,
+    complaints: pd.DataFrame | None = None,
+    scores: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Covariates of customers not lost at ``snapshot``, from their purchases up to it.
+    """Covariates of customers not lost at ``snapshot``, from what was known on that day.
 
     gap_share: days since the last purchase / the customer's loss threshold (how far along the
     way to "lost" they are); spend_trend: relative change of spend in the last ``window_days``
     against the ``window_days`` before, clipped to [-1, 3]; log_orders, log_spend: log(1 + x) of
-    orders and spend in the last 365 days."""
+    orders and spend in the last 365 days; recent_complaint: 1 when the customer complained in
+    the ``RECENT_COMPLAINT_DAYS`` up to the snapshot (``complaints``: customer_id, day);
+    low_last_score: 1 when the last satisfaction score given up to the snapshot is under
+    ``LOW_SCORE`` (``scores``: customer_id, day, score on 0-1)."""
     s = pd.Timestamp(snapshot)
     past = purchases[purchases["occurred_on"] <= s]
     if past.empty:
@@ -118,6 +134,20 @@ def snapshot_covariates(
     out["spend_trend"] = out["spend_trend"].clip(-1, 3)
     out["log_orders"] = np.log1p(year.groupby(past["customer_id"]).sum())
     out["log_spend"] = np.log1p(past["amount"].where(year, 0).groupby(past["customer_id"]).sum())
+    out["recent_complaint"] = 0.0
+    if complaints is not None and len(complaints):
+        day = pd.to_datetime(complaints["day"])
+        recent_ids = complaints.loc[
+            (day <= s) & (day > s - pd.Timedelta(days=RECENT_COMPLAINT_DAYS)), "customer_id"
+        ]
+        out.loc[out.index.isin(recent_ids), "recent_complaint"] = 1.0
+    out["low_last_score"] = 0.0
+    if scores is not None and len(scores):
+        known = scores[pd.to_datetime(scores["day"]) <= s]
+        if len(known):
+            last_score = known.sort_values("day").groupby("customer_id")["score"].last()
+            low_ids = last_score.index[last_score < LOW_SCORE]
+            out.loc[out.index.isin(low_ids), "low_last_score"] = 1.0
     in_spell = spells[
         (spells["lost_on"] <= s) & (spells["returned_on"].isna() | (spells["returned_on"] > s))
     ]["customer_id"].unique()
@@ -153,18 +183,23 @@ class RiskModel:
         if self.fitter is None or covariates.empty:
             return pd.Series(0.0, index=covariates.index)
         surv = self.fitter.predict_survival_function(
-            covariates[COVARIATES], times=[self.horizon_days]
+            covariates[list(self.fitter.params_.index)], times=[self.horizon_days]
         )
         return (1 - surv.iloc[0]).clip(0, 1).set_axis(covariates.index)
 
 
 def _fit(frame: pd.DataFrame) -> CoxPHFitter | None:
+    """Cox fit on the covariates that vary in ``frame`` (a flag nobody has, such as a recent
+    complaint where no complaints are recorded, carries no information and is left out)."""
     if frame["event"].sum() < 5 or len(frame) < 20:
+        return None
+    used = [c for c in COVARIATES if frame[c].nunique() > 1]
+    if not used:
         return None
     fitter = CoxPHFitter(penalizer=0.01)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # lifelines warns on near-separation; the check is below
-        fitter.fit(frame[[*COVARIATES, "duration", "event"]], "duration", "event")
+        fitter.fit(frame[[*used, "duration", "event"]], "duration", "event")
     return fitter
 
 
@@ -174,6 +209,8 @@ def fit_risk_model(
     spells: pd.DataFrame,
     as_of: date,
     horizon_days: int = 180,
+    complaints: pd.DataFrame | None = None,
+    scores: pd.DataFrame | None = None,
 ) -> RiskModel:
     """A Cox proportional-hazards model of time to loss, validated out of time.
 
@@ -185,14 +222,16 @@ def fit_risk_model(
     early, late = (as_of_ts - 2 * h).date(), (as_of_ts - h).date()
 
     def frame(snapshot, until):
-        x = snapshot_covariates(purchases, thresholds, spells, snapshot)
+        x = snapshot_covariates(
+            purchases, thresholds, spells, snapshot, complaints=complaints, scores=scores
+        )
         return x.join(outcomes(x.index, spells, snapshot, until))
 
     train, holdout = frame(early, late), frame(late, as_of)
     early_fit = _fit(train)
     holdout_c = None
     if early_fit is not None and holdout["event"].sum() > 0:
-        hazard = early_fit.predict_partial_hazard(holdout[COVARIATES])
+        hazard = early_fit.predict_partial_hazard(holdout[list(early_fit.params_.index)])
         holdout_c = float(concordance_index(holdout["duration"], -hazard, holdout["event"]))
     final = _fit(holdout)
     return RiskModel(
@@ -207,11 +246,17 @@ def fit_risk_model(
 
 
 def risk_drivers(covariates: pd.DataFrame) -> pd.Series:
-    """Plain reasons behind a risk score: a long gap against the customer's own rhythm, and
-    spend falling against the half-year before."""
-    long_gap = covariates["gap_share"] >= 0.5
-    declining = covariates["spend_trend"] <= -0.3
-    codes = np.where(long_gap & declining, "long_gap,declining_spend", "")
-    codes = np.where(long_gap & ~declining, "long_gap", codes)
-    codes = np.where(~long_gap & declining, "declining_spend", codes)
-    return pd.Series(codes, index=covariates.index)
+    """Plain reasons behind a risk score, as comma-separated codes: a long gap against the
+    customer's own rhythm, spend falling against the half-year before, a recent complaint, a
+    low last satisfaction score."""
+    none = pd.Series(0.0, index=covariates.index)
+    flags = {
+        "long_gap": covariates["gap_share"] >= 0.5,
+        "declining_spend": covariates["spend_trend"] <= -0.3,
+        "recent_complaint": covariates.get("recent_complaint", none) > 0,
+        "low_last_score": covariates.get("low_last_score", none) > 0,
+    }
+    codes = pd.Series("", index=covariates.index)
+    for code, flag in flags.items():
+        codes = codes.where(~flag, codes + "," + code)
+    return codes.str.lstrip(",")

@@ -122,6 +122,29 @@ def value_lost_figure(rows: list[dict], labels: dict) -> go.Figure:
     return styled(fig, labels.get("title"))
 
 
+def rate_by_label_figure(rows: list[dict], names: dict, labels: dict) -> go.Figure:
+    """Churn rate per group of customers with its 95% interval as error bars."""
+    rates = [r["rate"] * 100 for r in rows]
+    fig = go.Figure(
+        go.Bar(
+            x=[names.get(r["label"], r["label"]) for r in rows],
+            y=rates,
+            name=labels["y"],
+            marker_color=[PALETTE[i % len(PALETTE)] for i in range(len(rows))],
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [r["high"] * 100 - y for r, y in zip(rows, rates, strict=True)],
+                "arrayminus": [y - r["low"] * 100 for r, y in zip(rows, rates, strict=True)],
+            },
+            customdata=[[r["customers"], r["lost"]] for r in rows],
+            hovertemplate="%{x}: %{y:.1f}% (%{customdata[1]}/%{customdata[0]})<extra></extra>",
+        )
+    )
+    fig.update_yaxes(title=labels["y"], ticksuffix="%", rangemode="tozero")
+    return styled(fig, labels.get("title"))
+
+
 def _rgba(hex_colour: str, alpha: float) -> str:
     r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"

@@ -41,13 +41,30 @@ def seed_demo(ctx) -> list[str]:
     contracts = _contracts(rng, as_of)
     services.recompute(as_of, with_risk=False)  # the register, to pick whom to call
     explained, attempts, agreed = _reasons_and_win_back(rng, ctx, as_of)
-    summary = services.recompute(as_of)
+    # the at-risk scores wait for the complaints and surveys (see ``seed_risk``)
+    summary = services.recompute(as_of, with_risk=False)
     counts = summary.counts
     return [
         "Lost customers:",
         f"  {contracts} contracts; statuses as of {as_of.isoformat()}: "
         + ", ".join(f"{k} {counts.get(k, 0)}" for k in ("active", "at_risk", "lost", "won_back")),
         f"  {explained} losses explained, {attempts} win-back contacts, {agreed} came back",
+    ]
+
+
+def seed_risk(ctx) -> list[str]:
+    """The last chapter: statuses and at-risk scores once the complaints and surveys exist, so
+    that a recent complaint and a low last score weigh in the model and show as reasons."""
+    summary = services.recompute(ctx.as_of)
+    run = services.latest_model_run()
+    check = (
+        f"out-of-time concordance {summary.holdout_concordance:.3f}"
+        if summary.holdout_concordance is not None
+        else "no out-of-time check (too few losses)"
+    )
+    return [
+        "At-risk model:",
+        f"  {check}; coefficients {run.coefficients if run else '{}'}",
     ]
 
 

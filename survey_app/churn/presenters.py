@@ -18,9 +18,35 @@ DRIVER_LABELS = {
     "long_gap": _l("long gap against the usual rhythm"),
     "declining_spend": _l("declining spend"),
     "contract_ending": _l("contract ends soon without a renewal"),
+    "recent_complaint": _l("complained in the last 90 days"),
+    "low_last_score": _l("low score in the last survey"),
 }
 TIER_NAMES = {"key": _l("Key"), "general": _l("General"), "minor": _l("Minor"), "all": _l("All")}
-EXPORTS = ("monthly", "cohorts", "survival", "reasons", "value_lost")
+EXPORTS = (
+    "monthly",
+    "cohorts",
+    "survival",
+    "reasons",
+    "value_lost",
+    "by_complaint",
+    "by_recovery",
+    "by_satisfaction",
+)
+LINKED_NAMES = {
+    "on_time": _l("Complaint resolved on time"),
+    "late": _l("Complaint resolved late"),
+    "unresolved": _l("Complaint unresolved"),
+    "none": _l("Never complained"),
+    "poor": _l("Recovery rated 1-2"),
+    "fair": _l("Recovery rated 3"),
+    "good": _l("Recovery rated 4-5"),
+    "not_rated": _l("Recovery not rated"),
+    "low": _l("Low (1-2 of 5)"),
+    "medium": _l("Medium (3 of 5)"),
+    "high": _l("High (4-5 of 5)"),
+}
+#: the linked analyses: (export name, attribute of ``LinkedChurn``)
+LINKED = ("by_complaint", "by_recovery", "by_satisfaction")
 
 
 def locale() -> str:
@@ -111,6 +137,17 @@ def analysis_view(result) -> dict:
         if result.value_lost
         else None
     )
+    names_linked = {k: str(v) for k, v in LINKED_NAMES.items()}
+    view["linked_names"] = names_linked
+    for name in LINKED:
+        rows = getattr(result.linked, name)
+        if name == "by_complaint" and all(r["label"] == "none" for r in rows):
+            rows = []  # nobody complained: nothing to set beside
+        view[f"{name}_fig"] = (
+            figure_json(charts.rate_by_label_figure(rows, names_linked, {"y": _("Churn rate")}))
+            if rows
+            else None
+        )
     return view
 
 
@@ -140,6 +177,29 @@ def export(result, name: str):
     """CSV of the numbers behind one chart of the analysis page."""
     if name not in EXPORTS:
         abort(404)
+    if name in LINKED:
+        return csv_response(
+            [
+                _("Group"),
+                _("Customers"),
+                _("Lost"),
+                _("Churn rate"),
+                _("Lower bound (95 percent)"),
+                _("Upper bound (95 percent)"),
+            ],
+            [
+                (
+                    str(LINKED_NAMES.get(r["label"], r["label"])),
+                    r["customers"],
+                    r["lost"],
+                    _round(r["rate"]),
+                    _round(r["low"]),
+                    _round(r["high"]),
+                )
+                for r in getattr(result.linked, name)
+            ],
+            f"churn-{name.replace('_', '-')}.csv",
+        )
     if name == "monthly":
         frame = result.monthly
         return csv_response(

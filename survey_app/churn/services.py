@@ -18,12 +18,16 @@ from survey_app.accounts.models import Role, User
 from survey_app.analytics import churn as churn_math
 from survey_app.analytics import survival
 from survey_app.analytics import value as value_math
+from survey_app.complaints import queries as complaint_queries
 from survey_app.customers import queries as customer_queries
 from survey_app.customers import services as customer_services
 from survey_app.customers.models import CustomerValue
 from survey_app.db_types import utcnow
 from survey_app.errors import DomainError, NotFound, PermissionDenied
 from survey_app.extensions import db
+from survey_app.surveys import queries as survey_queries
+from survey_app.surveys import services as survey_services
+from survey_app.surveys.models import Invitation as SurveyInvitation
 from survey_app.taxonomy.models import Reason
 
 from .models import (
@@ -302,9 +306,23 @@ def _spell_values(
 def _score_risk(purchases, statuses, spells, as_of: date, rule) -> RiskModelRun:
     """Fit the at-risk model (validated out of time) and score every customer not lost."""
     thresholds = statuses["threshold_days"].astype(float).fillna(rule.default_days)
-    model = survival.fit_risk_model(purchases, thresholds, spells, as_of, RISK_HORIZON_DAYS)
+    complaints = pd.DataFrame(complaint_queries.complaint_days(), columns=["customer_id", "day"])
+    scores = pd.DataFrame(
+        survey_queries.satisfaction_scores(), columns=["customer_id", "day", "score"]
+    )
+    model = survival.fit_risk_model(
+        purchases,
+        thresholds,
+        spells,
+        as_of,
+        RISK_HORIZON_DAYS,
+        complaints=complaints,
+        scores=scores,
+    )
     db.session.execute(sa.delete(RiskScore))
-    covariates = survival.snapshot_covariates(purchases, thresholds, spells, as_of)
+    covariates = survival.snapshot_covariates(
+        purchases, thresholds, spells, as_of, complaints=complaints, scores=scores
+    )
     covariates = covariates[covariates.index.isin(statuses.index[statuses["status"] != "lost"])]
     probability = model.probability(covariates)
     drivers = survival.risk_drivers(covariates)
@@ -421,6 +439,70 @@ def record_exit_survey_reasons(
     return record
 
 
+#: options of the exit template's "why did you leave" question whose code differs from the
+#: loss reason they mean ("other" is no loss reason: the free text goes to the note)
+EXIT_OPTION_REASONS = {"need": "no_longer_needed"}
+#: an exit questionnaire link stays valid this long
+EXIT_INVITATION_DAYS = 30
+
+
+def send_exit_questionnaire(actor: User, record: LossRecord) -> SurveyInvitation:
+    """The lost customer's personal link to the exit questionnaire (a published one made from
+    the "exit" template): one per loss, created on the first click, the same one afterwards."""
+    _require_staff(actor)
+    if record.won_back_on is not None:
+        raise DomainError(_l("This customer has been won back: no exit questionnaire is needed."))
+    invitation = survey_services.subject_invitation(
+        "exit", "loss", record.id, record.customer_id, valid_days=EXIT_INVITATION_DAYS
+    )
+    log.info("exit questionnaire for loss %s by %s", record.id, actor.email)
+    return invitation
+
+
+def exit_invitations(record_ids: list[int]) -> dict[int, SurveyInvitation]:
+    """The exit-questionnaire invitations of these losses, by loss id."""
+    if not record_ids:
+        return {}
+    rows = db.session.scalars(
+        sa.select(SurveyInvitation).where(
+            SurveyInvitation.purpose == "loss", SurveyInvitation.subject_id.in_(record_ids)
+        )
+    )
+    return {row.subject_id: row for row in rows}
+
+
+def open_exit_invitations() -> list[tuple[LossRecord, SurveyInvitation]]:
+    """Unanswered, unexpired exit invitations of customers still lost: for the link export."""
+    return db.session.execute(
+        sa.select(LossRecord, SurveyInvitation)
+        .join(
+            SurveyInvitation,
+            sa.and_(
+                SurveyInvitation.purpose == "loss", SurveyInvitation.subject_id == LossRecord.id
+            ),
+        )
+        .where(
+            LossRecord.won_back_on.is_(None),
+            SurveyInvitation.completed_at.is_(None),
+            SurveyInvitation.expires_at > utcnow(),
+        )
+        .order_by(LossRecord.lost_on.desc(), LossRecord.id.desc())
+    ).all()
+
+
+@survey_services.on_submitted("exit")
+def _reasons_from_exit_survey(event: survey_services.Submitted) -> None:
+    """A lost customer answered an exit questionnaire (through their loss's link or any personal
+    invitation): the reasons they ticked fill their open loss, their words go to its note."""
+    customer_id = event.response.customer_id
+    if customer_id is None:
+        return
+    codes = [EXIT_OPTION_REASONS.get(code, code) for code in event.choices("exit_reasons")]
+    words = event.text("exit_win_back")
+    note = f"{_l('Exit questionnaire')}: {words}" if words else ""
+    record_exit_survey_reasons(customer_id, codes, note=note)
+
+
 def log_attempt(
     actor: User,
     record: LossRecord,
@@ -481,6 +563,75 @@ class Analysis:
     value_lost: list[dict]
     win_back: dict
     counts: dict[str, int]
+    linked: LinkedChurn
+
+
+@dataclass
+class LinkedChurn:
+    """Churn beside the other domains (rows of ``queries.churn_by_label``, in a fixed order)."""
+
+    #: customers who complained, by how their latest complaint ended, and those who did not
+    by_complaint: list[dict]
+    #: customers who complained, by the recovery rating of their latest complaint
+    by_recovery: list[dict]
+    #: customers who answered a survey, by the satisfaction band of their last one
+    by_satisfaction: list[dict]
+
+
+def _ordered(rows: list[dict], order: tuple[str, ...]) -> list[dict]:
+    rank = {label: i for i, label in enumerate(order)}
+    return sorted(rows, key=lambda row: rank.get(row["label"], len(rank)))
+
+
+def linked_churn() -> LinkedChurn:
+    """Churn rates of customers grouped by their complaints and their satisfaction, over the
+    customers whose status is computed. A customer counts as churned when a loss of theirs
+    began on or after their latest complaint (or last survey); one who never complained, when
+    any loss of theirs is recorded."""
+    from . import queries
+
+    universe = set(db.session.scalars(sa.select(CustomerStatus.customer_id)))
+    complaints = {
+        cid: row
+        for cid, row in complaint_queries.latest_complaint_by_customer().items()
+        if cid in universe
+    }
+    by_complaint = {cid: ("none", date.min) for cid in universe}
+    by_complaint.update({cid: (outcome, day) for cid, (outcome, _b, day) in complaints.items()})
+    by_recovery = {cid: (band, day) for cid, (_o, band, day) in complaints.items()}
+    by_satisfaction = {
+        cid: (band, day)
+        for cid, (band, day, _score) in survey_queries.last_satisfaction_by_customer().items()
+        if cid in universe
+    }
+    return LinkedChurn(
+        by_complaint=_ordered(
+            queries.churn_by_label(by_complaint), (*complaint_queries.OUTCOMES, "none")
+        ),
+        by_recovery=_ordered(queries.churn_by_label(by_recovery), complaint_queries.RECOVERY_BANDS),
+        by_satisfaction=_ordered(
+            queries.churn_by_label(by_satisfaction), survey_queries.SATISFACTION_BANDS
+        ),
+    )
+
+
+#: the linked analyses, per recompute and state of the complaints and survey responses
+_LINKED_CACHE: dict[tuple, LinkedChurn] = {}
+
+
+def _cached_linked_churn(recompute_key: tuple) -> LinkedChurn:
+    key = (
+        recompute_key[:3],
+        complaint_queries.change_stamp(),
+        survey_queries.submitted_stamp(),
+    )
+    linked = _LINKED_CACHE.get(key)
+    if linked is None:
+        linked = linked_churn()
+        while len(_LINKED_CACHE) >= 8:
+            _LINKED_CACHE.pop(next(iter(_LINKED_CACHE)))
+        _LINKED_CACHE[key] = linked
+    return linked
 
 
 #: the per-customer computations of the analysis page, per database and recompute: they change
@@ -541,4 +692,5 @@ def analysis(group_by: str = "tier", months: int = 12) -> Analysis | None:
         value_lost=queries.value_lost_by_month(month_starts[0], as_of),
         win_back=queries.win_back_summary(),
         counts=queries.status_counts(),
+        linked=_cached_linked_churn(key),
     )

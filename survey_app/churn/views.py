@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 
 from survey_app.accounts.models import Role
 from survey_app.errors import DomainError
+from survey_app.exports import csv_response
 from survey_app.extensions import db
 from survey_app.forms_util import attach_error, page_arg, page_size
 from survey_app.security import roles_required
@@ -62,6 +63,7 @@ def register():
     )
     return render_template(
         "churn/register.html",
+        exit_invitations=services.exit_invitations([record.id for record, _n in rows]),
         rows=rows,
         total=total,
         page=page,
@@ -100,6 +102,7 @@ def _render_loss(record, reasons_form=None, attempt_form=None, status=200):
         reasons_form=reasons_form,
         attempt_form=attempt_form,
         status=queries.status_of(record.customer_id),
+        exit_invitation=services.exit_invitations([record.id]).get(record.id),
         channel_labels=CHANNEL_CHOICES,
         outcome_labels=OUTCOME_CHOICES,
     ), status
@@ -134,6 +137,43 @@ def record_reasons(record_id: int):
             flash(_("Reasons saved."), "success")
             return redirect(url_for("churn.show_loss", record_id=record.id))
     return _render_loss(record, reasons_form=form, status=400)
+
+
+@bp.post("/losses/<int:record_id>/exit-questionnaire")
+@roles_required(Role.STAFF)
+def send_exit_questionnaire(record_id: int):
+    record = services.get_loss_record(record_id)
+    try:
+        services.send_exit_questionnaire(current_user, record)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Exit questionnaire ready: copy the link below for the customer."), "success")
+    return redirect(url_for("churn.show_loss", record_id=record.id, _anchor="exit"))
+
+
+@bp.get("/exit-links.csv")
+@roles_required(Role.STAFF)
+def export_exit_links():
+    rows = [
+        (
+            record.customer.code,
+            record.customer.name,
+            record.customer.email or "",
+            record.customer.phone or "",
+            record.lost_on.isoformat(),
+            url_for("surveys.answer_invitation", token=invitation.token, _external=True),
+            invitation.expires_at.date().isoformat(),
+        )
+        for record, invitation in services.open_exit_invitations()
+    ]
+    return csv_response(
+        [_("Code"), _("Name"), _("E-mail"), _("Phone"), _("Lost on"), _("Link"), _("Expires")],
+        rows,
+        "exit-questionnaire-links.csv",
+    )
 
 
 @bp.post("/losses/<int:record_id>/attempts")

@@ -1,8 +1,8 @@
 """Demo chapter: two years of complaints from the demo customers, in every state.
 
 Customers who left (their purchases stopped) complained shortly before their last purchase and
-were mostly handled badly: slow, reopened, low recovery ratings. Customers who stayed were mostly
-handled well. Every timeline follows the workflow table.
+were mostly handled badly: slow, reopened, often left unresolved, low recovery ratings.
+Customers who stayed were mostly handled well. Every timeline follows the workflow table.
 """
 
 from __future__ import annotations
@@ -184,20 +184,17 @@ def seed_demo(ctx) -> list[str]:
         State.INVESTIGATING, State.RESOLUTION_PROPOSED, State.REJECTED,
     ]  # fmt: skip
     recent = 0
-    for n, (customer, created, good, _lost) in enumerate(plans):
+    for n, (customer, created, good, lost_later) in enumerate(plans):
         age = now - created
         if age < timedelta(days=45):
             # the last weeks hold complaints in every state of the workflow
             final = recent_states[recent % len(recent_states)]
             recent += 1
         else:
-            final = State(
-                str(
-                    rng.choice(
-                        ["closed", "resolved", "withdrawn", "rejected"], p=[0.86, 0.04, 0.06, 0.04]
-                    )
-                )
-            )
+            # badly handled complaints of customers who then left often ended unresolved:
+            # withdrawn in frustration or rejected
+            ends = [0.35, 0.03, 0.35, 0.27] if lost_later and not good else [0.88, 0.04, 0.05, 0.03]
+            final = State(str(rng.choice(["closed", "resolved", "withdrawn", "rejected"], p=ends)))
         path = PATHS[final]
         if final is State.CLOSED and (not good and rng.random() < 0.35 or rng.random() < 0.04):
             path = REWORKED

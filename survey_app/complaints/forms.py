@@ -8,7 +8,6 @@ from wtforms import (
     DateField,
     HiddenField,
     IntegerField,
-    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -138,22 +137,6 @@ class EditForm(FlaskForm):
 class LinkCustomerForm(FlaskForm):
     version = HiddenField()
     customer_id = IntegerField(validators=[Optional()])
-
-
-class RatingForm(FlaskForm):
-    rating = RadioField(
-        _l("How well did we handle your complaint?"),
-        choices=sc((str(i), str(i)) for i in range(1, 6)),
-        validators=[DataRequired()],
-    )
-    recommend = SelectField(
-        _l("How likely are you to recommend us to a friend? (0-10)"),
-        choices=sc((str(i), str(i)) for i in range(11)),
-        validators=[DataRequired()],
-    )
-    comment = TextAreaField(
-        _l("Anything else? (optional)"), validators=[Optional(), Length(max=2000)]
-    )
 
 
 class RootCauseForm(FlaskForm):

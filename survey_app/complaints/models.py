@@ -328,6 +328,10 @@ class RecoveryRating(db.Model):
     rating: Mapped[int]
     recommend: Mapped[int]
     comment: Mapped[str] = mapped_column(sa.Text(), default="")
+    #: the recovery-survey response it was read from (None for ratings loaded by the demo)
+    response_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("survey_responses.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -362,3 +362,91 @@ def complained_since(since: Mapping[int, date]) -> set[int]:
 
 
 __all__ = ["Filters", "AnalysisFilters", "analysis", "complaint_page", "my_work", "UTCDateTime"]
+
+
+#: how a customer's latest complaint ended, for setting complaints beside churn
+OUTCOMES = ("on_time", "late", "unresolved")
+#: bands of the recovery rating (1-5) of a customer's latest complaint
+RECOVERY_BANDS = ("poor", "fair", "good", "not_rated")
+
+
+def latest_complaint_by_customer() -> dict[int, tuple[str, str, date]]:
+    """Per customer who complained: how their latest complaint (merged ones aside) ended,
+    the band of its recovery rating and the day it was received, in one query.
+
+    Ended: "on_time" (resolved or closed, resolved by the resolution target), "late" (resolved
+    after it), "unresolved" (still open, reopened, withdrawn or rejected). Rating band: "poor"
+    (1-2), "fair" (3), "good" (4-5), "not_rated"."""
+    done = Complaint.state.in_([State.RESOLVED, State.CLOSED])
+    ranked = (
+        sa.select(
+            Complaint.customer_id.label("customer_id"),
+            Complaint.created_at.label("created_at"),
+            sa.case(
+                (
+                    sa.and_(
+                        done,
+                        sa.or_(
+                            Complaint.resolve_due_at.is_(None),
+                            Complaint.resolved_at <= Complaint.resolve_due_at,
+                        ),
+                    ),
+                    "on_time",
+                ),
+                (done, "late"),
+                else_="unresolved",
+            ).label("outcome"),
+            sa.case(
+                (RecoveryRating.rating.is_(None), "not_rated"),
+                (RecoveryRating.rating <= 2, "poor"),
+                (RecoveryRating.rating == 3, "fair"),
+                else_="good",
+            ).label("band"),
+            sa.func.row_number()
+            .over(
+                partition_by=Complaint.customer_id,
+                order_by=(Complaint.created_at.desc(), Complaint.id.desc()),
+            )
+            .label("rank"),
+        )
+        .outerjoin(RecoveryRating, RecoveryRating.complaint_id == Complaint.id)
+        .where(Complaint.customer_id.is_not(None), Complaint.merged_into_id.is_(None))
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(ranked.c.customer_id, ranked.c.outcome, ranked.c.band, ranked.c.created_at).where(
+            ranked.c.rank == 1
+        )
+    )
+    return {cid: (outcome, band, created.date()) for cid, outcome, band, created in rows}
+
+
+def complaint_days() -> list[tuple[int, date]]:
+    """(customer id, day received) of every complaint of a known customer (merged ones aside):
+    what the at-risk model reads as of each snapshot."""
+    rows = db.session.execute(
+        sa.select(Complaint.customer_id, Complaint.created_at)
+        .where(Complaint.customer_id.is_not(None), Complaint.merged_into_id.is_(None))
+        .order_by(Complaint.created_at)
+    )
+    return [(cid, created.date()) for cid, created in rows]
+
+
+def complaints_of(customer_id: int, limit: int = 50) -> list[tuple[Complaint, int | None]]:
+    """A customer's complaints, newest first, with their recovery rating (for the customer page)."""
+    return db.session.execute(
+        sa.select(Complaint, RecoveryRating.rating)
+        .outerjoin(RecoveryRating, RecoveryRating.complaint_id == Complaint.id)
+        .where(Complaint.customer_id == customer_id)
+        .order_by(Complaint.created_at.desc(), Complaint.id.desc())
+        .limit(limit)
+    ).all()
+
+
+def change_stamp() -> tuple:
+    """Changes whenever a complaint or a recovery rating is added or changed (cache key)."""
+    complaints = db.session.execute(
+        sa.select(sa.func.count(Complaint.id), sa.func.max(Complaint.updated_at))
+    ).one()
+    ratings = db.session.scalar(sa.select(sa.func.count(RecoveryRating.id)))
+    return (*complaints, ratings)

@@ -23,6 +23,8 @@ from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
 from survey_app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from survey_app.extensions import db
+from survey_app.surveys import services as survey_services
+from survey_app.surveys.models import Invitation as SurveyInvitation
 from survey_app.taxonomy.models import Reason
 
 from . import sla, workflow
@@ -1013,18 +1015,30 @@ def rating_of(complaint: Complaint) -> RecoveryRating | None:
     )
 
 
+def recovery_invitation(complaint: Complaint) -> SurveyInvitation:
+    """The customer's single invitation to the recovery questionnaire about this complaint
+    (created on the first click of the signed link): one response per complaint."""
+    if complaint.state not in (State.RESOLVED, State.CLOSED):
+        raise DomainError(_l("You can rate the handling once the complaint is resolved."))
+    if rating_of(complaint) is not None:
+        raise Conflict(_l("Thank you: this complaint has already been rated."))
+    return survey_services.subject_invitation(
+        "recovery", "complaint", complaint.id, complaint.customer_id
+    )
+
+
 def rate_recovery(
     complaint: Complaint,
     *,
     rating: int,
     recommend: int,
     comment: str = "",
+    response_id: int | None = None,
     now: datetime | None = None,
 ) -> RecoveryRating:
-    """The customer rates how their complaint was handled (1-5) and would-recommend (0-10)."""
+    """Record how the customer rated the handling (1-5) and would-recommend (0-10): the summary
+    of their recovery-survey response that the analyses read. Once per complaint."""
     now = now or utcnow()
-    if complaint.state not in (State.RESOLVED, State.CLOSED):
-        raise DomainError(_l("You can rate the handling once the complaint is resolved."))
     if not 1 <= rating <= 5:
         raise DomainError(_l("Choose 1 to 5 stars."), field="rating")
     if not 0 <= recommend <= 10:
@@ -1036,6 +1050,7 @@ def rate_recovery(
         rating=rating,
         recommend=recommend,
         comment=comment.strip()[:2000],
+        response_id=response_id,
         created_at=now,
     )
     db.session.add(row)
@@ -1048,6 +1063,33 @@ def rate_recovery(
         body=f"{rating}/5 · {recommend}/10",
     )
     return row
+
+
+@survey_services.on_submitted("recovery")
+def _rating_from_recovery_survey(event: survey_services.Submitted) -> None:
+    """A recovery questionnaire answered through a complaint's link: its satisfaction (rescaled
+    to 1-5), recommendation (0-10) and suggestion become the complaint's recovery rating."""
+    invitation = event.invitation
+    if invitation is None or invitation.purpose != "complaint":
+        return
+    complaint = db.session.get(Complaint, invitation.subject_id)
+    if complaint is None or rating_of(complaint) is not None:
+        return
+    rating = event.scaled("rec_satisfaction", 1, 5)
+    recommend = event.scaled("rec_nps", 0, 10)
+    if rating is None or recommend is None:
+        log.warning(
+            "recovery response %s lacks rec_satisfaction or rec_nps: no rating recorded",
+            event.response.id,
+        )
+        return
+    rate_recovery(
+        complaint,
+        rating=rating,
+        recommend=recommend,
+        comment=event.text("rec_improve"),
+        response_id=event.response.id,
+    )
 
 
 # --- settings lists ---

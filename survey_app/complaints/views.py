@@ -41,7 +41,6 @@ from .forms import (
     NoteForm,
     PublicComplaintForm,
     QueueForm,
-    RatingForm,
     RootCauseForm,
     StaffComplaintForm,
     sc,
@@ -181,33 +180,27 @@ def _send(attachment):
     )
 
 
-@bp.route("/complaint/rate/<signed>", methods=["GET", "POST"])
-@limiter.limit(_public_limit, methods=["POST"])
+@bp.get("/complaint/rate/<signed>")
 def rate(signed: str):
+    """The signed one-click link: it opens the recovery questionnaire, through the complaint's
+    single invitation, or says why it cannot (already rated, not resolved yet)."""
     complaint = services.complaint_for_rating(signed)
-    existing = services.rating_of(complaint)
-    form = RatingForm()
-    if existing is None and form.validate_on_submit():
-        try:
-            services.rate_recovery(
-                complaint,
-                rating=int(form.rating.data),
-                recommend=int(form.recommend.data),
-                comment=form.comment.data or "",
-            )
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Thank you for your rating."), "success")
-            return redirect(url_for("complaints.rate", signed=signed))
-    return render_template(
-        "complaints/rate.html",
-        complaint=complaint,
-        form=form,
-        existing=services.rating_of(complaint),
-    )
+    try:
+        invitation = services.recovery_invitation(complaint)
+    except DomainError as error:
+        db.session.rollback()
+        return render_template(
+            "complaints/rate.html",
+            complaint=complaint,
+            existing=services.rating_of(complaint),
+            message=error.message,
+        )
+    db.session.commit()
+    if invitation.completed_at is not None:
+        return render_template(
+            "complaints/rate.html", complaint=complaint, existing=None, message=None
+        )
+    return redirect(url_for("surveys.answer_invitation", token=invitation.token))
 
 
 # --- staff: lists ---

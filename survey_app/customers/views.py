@@ -68,6 +68,8 @@ def list_customers():
 @roles_required(Role.STAFF, Role.MANAGER)
 def show_customer(customer_id: int):
     from survey_app.churn import queries as churn_queries
+    from survey_app.complaints import queries as complaint_queries
+    from survey_app.surveys import queries as survey_queries
 
     customer = services.get_customer(customer_id)
     return render_template(
@@ -78,6 +80,8 @@ def show_customer(customer_id: int):
         status=churn_queries.status_of(customer.id),
         losses=churn_queries.losses_of(customer.id),
         contracts=queries.contracts_of(customer.id),
+        responses=survey_queries.responses_of(customer.id),
+        complaints=complaint_queries.complaints_of(customer.id),
         transactions=queries.transactions_page(customer.id, page_arg(), page_size()),
     )
 

@@ -321,13 +321,22 @@ class Invitation(db.Model):
     __tablename__ = "survey_invitations"
     __table_args__ = (
         sa.Index("ix_survey_invitations_q_customer", "questionnaire_id", "customer_id"),
+        sa.UniqueConstraint("purpose", "subject_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     questionnaire_id: Mapped[int] = mapped_column(
         sa.ForeignKey("questionnaires.id", ondelete="CASCADE"), index=True
     )
-    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id", ondelete="CASCADE"))
+    #: None only for a subject-bound invitation whose subject has no known customer (a complaint
+    #: filed on the public form and not linked to a customer)
+    customer_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("customers.id", ondelete="CASCADE")
+    )
+    #: what another domain asked this invitation for ("complaint", "loss"; "" for a plain one) and
+    #: the id of that thing: at most one invitation per subject, hence one response per subject
+    purpose: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
+    subject_id: Mapped[int | None] = mapped_column()
     token: Mapped[str] = mapped_column(sa.String(40), unique=True, default=new_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -18,6 +18,7 @@ from survey_app.extensions import db
 from .models import (
     Answer,
     Channel,
+    Construct,
     Dimension,
     Invitation,
     MatrixItem,
@@ -645,3 +646,118 @@ def construct_answers(start: date, end: date) -> pd.DataFrame:
     )
     frame["construct"] = frame["construct"].map(lambda c: getattr(c, "value", c))
     return frame
+
+
+#: bands of a response's satisfaction score rescaled to 0-1 (1-5 scale: 1-2 low, 3 medium, 4-5 high)
+SATISFACTION_BANDS = ("low", "medium", "high")
+#: questionnaires answered about a complaint or after leaving are not satisfaction surveys here
+NOT_SATISFACTION_SURVEYS = ("recovery", "exit")
+
+
+def _satisfaction_per_response(include_all_templates: bool = False):
+    """Per submitted response of a known customer to a satisfaction survey: the mean of its
+    satisfaction items (questions or matrix rows whose construct is satisfaction), each
+    rescaled from its own scale to 0-1."""
+    item_construct = sa.case(
+        (Answer.item_id.is_(None), Question.construct), else_=MatrixItem.construct
+    )
+    score = (Answer.value_num - Question.scale_min) / sa.cast(
+        Question.scale_max - Question.scale_min, sa.Float
+    )
+    return (
+        sa.select(
+            Response.id.label("response_id"),
+            Response.customer_id.label("customer_id"),
+            Response.submitted_at.label("submitted_at"),
+            sa.func.avg(score).label("score"),
+        )
+        .join(Answer, Answer.response_id == Response.id)
+        .join(Question, Question.id == Answer.question_id)
+        .outerjoin(MatrixItem, MatrixItem.id == Answer.item_id)
+        .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
+        .where(
+            Response.customer_id.is_not(None),
+            Response.submitted_at.is_not(None),
+            sa.true()
+            if include_all_templates
+            else Questionnaire.template.not_in(NOT_SATISFACTION_SURVEYS),
+            item_construct == Construct.SATISFACTION,
+            Answer.value_num.is_not(None),
+            Question.scale_max > Question.scale_min,
+        )
+        .group_by(Response.id, Response.customer_id, Response.submitted_at)
+        .subquery()
+    )
+
+
+def satisfaction_scores() -> list[tuple[int, date, float]]:
+    """(customer id, day, satisfaction score on 0-1) of every submitted satisfaction survey of
+    a known customer, oldest first: what the at-risk model reads as of each snapshot."""
+    per_response = _satisfaction_per_response()
+    rows = db.session.execute(
+        sa.select(
+            per_response.c.customer_id, per_response.c.submitted_at, per_response.c.score
+        ).order_by(per_response.c.submitted_at, per_response.c.response_id)
+    )
+    return [(cid, at.date(), float(value)) for cid, at, value in rows]
+
+
+def last_satisfaction_by_customer() -> dict[int, tuple[str, date, float]]:
+    """Per customer: the band of their last submitted survey's satisfaction score (see
+    ``_satisfaction_per_response``), its day and the score. Bands: low (< 0.5), medium
+    (< 0.75) and high."""
+    per_response = _satisfaction_per_response()
+    ranked = sa.select(
+        per_response,
+        sa.func.row_number()
+        .over(
+            partition_by=per_response.c.customer_id,
+            order_by=(per_response.c.submitted_at.desc(), per_response.c.response_id.desc()),
+        )
+        .label("rank"),
+    ).subquery()
+    band = sa.case((ranked.c.score < 0.5, "low"), (ranked.c.score < 0.75, "medium"), else_="high")
+    rows = db.session.execute(
+        sa.select(ranked.c.customer_id, band, ranked.c.submitted_at, ranked.c.score).where(
+            ranked.c.rank == 1
+        )
+    )
+    return {cid: (label, day.date(), float(value)) for cid, label, day, value in rows}
+
+
+def responses_of(customer_id: int, limit: int = 50) -> list[dict]:
+    """A customer's submitted responses, newest first: questionnaire, day, the satisfaction score
+    rescaled to 1-5 (mean of the satisfaction items, None without one) and the NPS answer."""
+    per_response = _satisfaction_per_response(include_all_templates=True)
+    nps = (
+        sa.select(sa.func.max(Answer.value_num))
+        .join(Question, Question.id == Answer.question_id)
+        .where(Answer.response_id == Response.id, Question.type == QuestionType.NPS)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Response, Questionnaire, per_response.c.score, nps.label("nps"))
+        .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
+        .outerjoin(per_response, per_response.c.response_id == Response.id)
+        .where(Response.customer_id == customer_id, Response.submitted_at.is_not(None))
+        .order_by(Response.submitted_at.desc(), Response.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "response": response,
+            "questionnaire": questionnaire,
+            "satisfaction": 1 + 4 * score if score is not None else None,
+            "nps": int(nps_value) if nps_value is not None else None,
+        }
+        for response, questionnaire, score, nps_value in rows
+    ]
+
+
+def submitted_stamp() -> tuple:
+    """Changes whenever a response is submitted (cache key)."""
+    return tuple(
+        db.session.execute(
+            sa.select(sa.func.count(Response.submitted_at), sa.func.max(Response.submitted_at))
+        ).one()
+    )

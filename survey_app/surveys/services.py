@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -966,6 +967,126 @@ def _submit(context: AnswerContext, response: Response, version, answers) -> Non
         count_keys(questions, rows, now.date(), response.channel.value, response.segment),
     )
     log.info("response %s submitted (questionnaire %s)", response.id, response.questionnaire_id)
+    _notify_submitted(response, context.invitation, version, answers)
+
+
+# --------------------------------------------------------------------------------------------
+# "A response was submitted": the one way other domains learn of it (complaints record the
+# recovery rating, churn the loss reasons) without the surveys package importing them.
+
+
+@dataclass
+class Submitted:
+    """What a hook receives, inside the submitting transaction (it flushes, never commits)."""
+
+    response: Response
+    invitation: Invitation | None
+    template: str
+    answers: dict[str, list]
+    questions: dict[str, Question] = field(default_factory=dict)
+
+    def scaled(self, code: str, lo: int, hi: int) -> int | None:
+        """The answer to a scored question, rescaled from the question's own scale to
+        ``lo..hi`` and rounded; None when unanswered or not a scored question."""
+        question = self.questions.get(code)
+        values = self.answers.get(code)
+        if question is None or not values or not isinstance(values[0], int | float):
+            return None
+        low, high = question.scale_min, question.scale_max
+        if low is None or high is None or high == low:
+            return None
+        share = (float(values[0]) - low) / (high - low)
+        return max(lo, min(hi, int(lo + share * (hi - lo) + 0.5)))
+
+    def text(self, code: str) -> str:
+        return " ".join(str(v) for v in self.answers.get(code, []) if isinstance(v, str)).strip()
+
+    def choices(self, code: str) -> list[str]:
+        return [str(v) for v in self.answers.get(code, []) if isinstance(v, str)]
+
+
+_SUBMITTED_HOOKS: dict[str, list[Callable[[Submitted], None]]] = {}
+
+
+def on_submitted(template: str):
+    """Register ``hook(submitted)`` for every submitted response to a questionnaire made from
+    ``template`` (a key of ``TEMPLATES``). Registering the same function twice is harmless."""
+
+    def register(hook: Callable[[Submitted], None]):
+        hooks = _SUBMITTED_HOOKS.setdefault(template, [])
+        if hook not in hooks:
+            hooks.append(hook)
+        return hook
+
+    return register
+
+
+def _notify_submitted(response: Response, invitation, version, answers) -> None:
+    template = response.questionnaire.template
+    hooks = _SUBMITTED_HOOKS.get(template, [])
+    if not hooks:
+        return
+    questions = {q.code: q for s in version.sections for q in s.questions}
+    event = Submitted(response, invitation, template, answers, questions)
+    for hook in hooks:
+        hook(event)
+
+
+def published_from_template(kind: str) -> Questionnaire:
+    """The latest published, non-anonymous questionnaire made from a shipped template; one is
+    created from the template and published when there is none."""
+    found = db.session.scalar(
+        sa.select(Questionnaire)
+        .where(
+            Questionnaire.template == kind,
+            Questionnaire.status == Status.PUBLISHED,
+            Questionnaire.anonymous.is_(False),
+        )
+        .order_by(Questionnaire.published_at.desc(), Questionnaire.id.desc())
+        .limit(1)
+    )
+    if found is not None:
+        return found
+    questionnaire = create_from_template(None, kind)
+    change_status("system", questionnaire, "publish")
+    return questionnaire
+
+
+def subject_invitation(
+    kind: str, purpose: str, subject_id: int, customer_id: int | None, valid_days: int = 60
+) -> Invitation:
+    """The single invitation to answer the ``kind`` template about one subject of another
+    domain (a complaint, a loss): created on first call, returned as it is afterwards (the
+    caller checks ``completed_at``), its validity renewed when it expired unanswered."""
+    now = utcnow()
+    existing = db.session.scalar(
+        sa.select(Invitation).where(
+            Invitation.purpose == purpose, Invitation.subject_id == subject_id
+        )
+    )
+    if existing is not None:
+        if existing.completed_at is None and existing.expires_at <= now:
+            existing.expires_at = now + timedelta(days=valid_days)
+            db.session.flush()
+        return existing
+    questionnaire = published_from_template(kind)
+    invitation = Invitation(
+        questionnaire_id=questionnaire.id,
+        customer_id=customer_id,
+        purpose=purpose,
+        subject_id=subject_id,
+        expires_at=now + timedelta(days=valid_days),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(invitation)
+    except IntegrityError:  # created at the same moment by another request
+        return db.session.scalar(
+            sa.select(Invitation).where(
+                Invitation.purpose == purpose, Invitation.subject_id == subject_id
+            )
+        )
+    return invitation
 
 
 # --------------------------------------------------------------------------------------------

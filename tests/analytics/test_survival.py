@@ -13,6 +13,7 @@ from survey_app.analytics.churn import LossDefinition, rhythm_spells, rhythm_thr
 from survey_app.analytics.survival import (
     fit_risk_model,
     kaplan_meier,
+    outcomes,
     risk_drivers,
     snapshot_covariates,
     survival_at,
@@ -128,3 +129,108 @@ def test_risk_model_ranks_leavers_first_out_of_time():
     assert ((p >= 0) & (p <= 1)).all()
     far, near = x["gap_share"] >= 0.7, x["gap_share"] <= 0.2
     assert p[far].mean() > p[near].mean()
+
+
+def test_complaint_and_score_covariates_by_hand():
+    purchases = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3, 4],
+            "occurred_on": pd.to_datetime(["2026-01-20"] * 4),
+            "amount": [100.0] * 4,
+        }
+    )
+    spells = pd.DataFrame(columns=["customer_id", "lost_on", "returned_on"]).astype(
+        {"lost_on": "datetime64[ns]", "returned_on": "datetime64[ns]"}
+    )
+    snapshot = date(2026, 1, 30)
+    complaints = pd.DataFrame(
+        {
+            # 1: 89 days before (recent); 2: 90 days before (not); 3: after the snapshot
+            "customer_id": [1, 2, 3],
+            "day": [date(2025, 11, 2), date(2025, 11, 1), date(2026, 2, 1)],
+        }
+    )
+    scores = pd.DataFrame(
+        {
+            # 1: low then high (the last counts); 2: high then low; 3: low after the snapshot
+            "customer_id": [1, 1, 2, 2, 3],
+            "day": [
+                date(2025, 6, 1),
+                date(2025, 9, 1),
+                date(2025, 6, 1),
+                date(2025, 9, 1),
+                date(2026, 3, 1),
+            ],
+            "score": [0.25, 1.0, 0.75, 0.49, 0.0],
+        }
+    )
+    x = snapshot_covariates(
+        purchases,
+        pd.Series(120, index=[1, 2, 3, 4]),
+        spells,
+        snapshot,
+        complaints=complaints,
+        scores=scores,
+    )
+    assert x["recent_complaint"].to_dict() == {1: 1.0, 2: 0.0, 3: 0.0, 4: 0.0}
+    assert x["low_last_score"].to_dict() == {1: 0.0, 2: 1.0, 3: 0.0, 4: 0.0}
+    drivers = risk_drivers(x)
+    assert drivers.loc[1] == "recent_complaint"
+    assert drivers.loc[2] == "low_last_score"
+    assert drivers.loc[4] == ""
+
+
+def test_risk_model_learns_that_complainers_leave():
+    """Most leavers complained one to three months before their last order, while still buying
+    as usual (the complaint is the early warning); the Cox model must give a
+    recent complaint a positive coefficient, and equal to lifelines fitted by hand on the same
+    rows; without complaints on record the flag is left out rather than breaking the fit."""
+    from lifelines import CoxPHFitter
+
+    rng = np.random.default_rng(11)
+    rows, complaints = [], []
+    start, end = pd.Timestamp("2024-01-01"), pd.Timestamp("2026-06-30")
+    for cid in range(1, 701):
+        leaves = rng.random() < 0.4
+        stop = start + pd.Timedelta(days=int(rng.integers(300, 900))) if leaves else end
+        if leaves and rng.random() < 0.6:
+            complaints.append((cid, (stop - pd.Timedelta(days=int(rng.integers(30, 85)))).date()))
+        elif rng.random() < 0.05:
+            complaints.append((cid, (start + pd.Timedelta(days=int(rng.integers(0, 900)))).date()))
+        day, gap = start + pd.Timedelta(days=int(rng.integers(0, 30))), float(rng.uniform(8, 25))
+        while day <= min(stop, end):
+            rows.append((cid, day, float(rng.lognormal(4, 0.4))))
+            day += pd.Timedelta(days=max(1, int(rng.gamma(2, gap / 2))))
+    purchases = pd.DataFrame(rows, columns=["customer_id", "occurred_on", "amount"])
+    complaint_frame = pd.DataFrame(complaints, columns=["customer_id", "day"])
+    rule = LossDefinition(rhythm_multiplier=4, floor_days=45, default_days=120)
+    as_of = date(2026, 6, 30)
+    thresholds = rhythm_thresholds(purchases, rule)
+    spells = rhythm_spells(purchases, thresholds, as_of)
+    model = fit_risk_model(
+        purchases, thresholds, spells, as_of, horizon_days=180, complaints=complaint_frame
+    )
+    assert model.coefficients["recent_complaint"] > 0.5
+    assert "low_last_score" not in model.coefficients  # nobody has a score: no information
+
+    # independent: the same snapshot and outcomes, fitted with lifelines directly
+    late = date(2026, 1, 1)
+    x = snapshot_covariates(purchases, thresholds, spells, late, complaints=complaint_frame)
+    x = x.join(outcomes(x.index, spells, late, as_of))
+    by_hand = CoxPHFitter(penalizer=0.01).fit(
+        x[
+            [
+                "gap_share",
+                "spend_trend",
+                "log_orders",
+                "log_spend",
+                "recent_complaint",
+                "duration",
+                "event",
+            ]
+        ],
+        "duration",
+        "event",
+    )
+    for name, value in by_hand.params_.items():
+        assert model.coefficients[name] == pytest.approx(value, rel=1e-6)

@@ -207,3 +207,29 @@ def test_churn_by_label_counts_losses_after_a_date(app, ids):
     with app.app_context():
         (row,) = queries.churn_by_label(labels)
     assert (row["label"], row["customers"], row["lost"]) == ("complained", 3, 1)
+
+
+def test_linked_analyses_follow_new_complaints_without_a_recompute(app, ids, login, make_user):
+    from survey_app.accounts.models import User
+    from survey_app.complaints import services as complaint_services
+    from survey_app.complaints.models import Channel
+
+    staff_id, _email = make_user("staff")
+    client = login("manager")
+    before = client.get("/churn/analysis", headers=EN).get_data(as_text=True)
+    assert "No customer with a status has complained yet." in before
+    with app.app_context():
+        actor = complaint_services.Actor.of(db.session.get(User, staff_id))
+        complaint_services.open_complaint(
+            actor,
+            channel=Channel.PHONE,
+            category_id=by_code("quality").id,
+            contact_name="S1",
+            contact_phone="13800000001",
+            description="Broken on arrival.",
+            customer_id=ids["S1"],
+        )
+        db.session.commit()
+    after = client.get("/churn/analysis", headers=EN).get_data(as_text=True)
+    assert "No customer with a status has complained yet." not in after
+    assert "Complaint unresolved" in after

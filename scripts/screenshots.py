@@ -26,7 +26,6 @@ ARGS = [
 SHOTS = [
     ("home-phone-zh.png", "/", "zh-CN", (390, 844), None),
     ("complaint-form-phone-zh.png", "/complaint", "zh-CN", (390, 844), None),
-    ("customers-en.png", "/customers/", "en-US", (1280, 860), "staff@example.com"),
     (
         "complaint-analysis-en.png",
         "/complaints/analysis",
@@ -35,6 +34,7 @@ SHOTS = [
         "manager@example.com",
     ),
     ("churn-analysis-zh.png", "/churn/analysis", "zh-CN", (1280, 900), "manager@example.com"),
+    ("index-report-en.png", "/index/", "en-US", (1280, 900), "manager@example.com"),
 ]
 PASSWORDS = {
     "staff@example.com": "demo-staff-2026",
@@ -43,11 +43,14 @@ PASSWORDS = {
 }
 
 
-def main(base: str, out: Path) -> None:
+def main(base: str, out: Path, survey: str | None) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    shots = list(SHOTS)
+    if survey:
+        shots.append(("survey-phone-zh.png", survey, "zh-CN", (390, 844), None))
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=ARGS)
-        for name, path, locale, (width, height), account in SHOTS:
+        for name, path, locale, (width, height), account in shots:
             context = browser.new_context(
                 locale=locale, viewport={"width": width, "height": height}
             )
@@ -66,4 +69,4 @@ def main(base: str, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1].rstrip("/"), Path(sys.argv[2]))
+    main(sys.argv[1].rstrip("/"), Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)

@@ -89,6 +89,25 @@ def _files(field) -> list[tuple[str, bytes]]:
 # --- public: intake and tracking ---
 
 
+def _open_from_form(form, actor: Actor, **extra):
+    """Open a complaint from the public or the staff intake form, with its attachments."""
+    complaint = services.open_complaint(
+        actor,
+        category_id=form.category_id.data,
+        contact_name=form.contact_name.data,
+        contact_email=form.contact_email.data or "",
+        contact_phone=form.contact_phone.data or "",
+        description=form.description.data,
+        occurred_on=form.occurred_on.data,
+        order_ref=form.order_ref.data or "",
+        desired_outcome=form.desired_outcome.data or "",
+        **extra,
+    )
+    for name, data in _files(form.attachments):
+        services.add_attachment(complaint, actor, name, data)
+    return complaint
+
+
 @bp.route("/complaint", methods=["GET", "POST"])
 @limiter.limit(_public_limit, methods=["POST"])
 def new_public():
@@ -96,20 +115,7 @@ def new_public():
     form.category_id.choices = sc(_category_choices())
     if form.validate_on_submit():
         try:
-            complaint = services.open_complaint(
-                Actor.customer(),
-                channel=Channel.WEB,
-                category_id=form.category_id.data,
-                contact_name=form.contact_name.data,
-                contact_email=form.contact_email.data or "",
-                contact_phone=form.contact_phone.data or "",
-                description=form.description.data,
-                occurred_on=form.occurred_on.data,
-                order_ref=form.order_ref.data or "",
-                desired_outcome=form.desired_outcome.data or "",
-            )
-            for name, data in _files(form.attachments):
-                services.add_attachment(complaint, Actor.customer(), name, data)
+            complaint = _open_from_form(form, Actor.customer(), channel=Channel.WEB)
         except DomainError as error:
             db.session.rollback()
             attach_error(form, error)
@@ -286,21 +292,12 @@ def new_staff():
     form.category_id.choices = sc(_category_choices())
     if form.validate_on_submit():
         try:
-            complaint = services.open_complaint(
+            complaint = _open_from_form(
+                form,
                 _actor(),
                 channel=Channel(form.channel.data),
                 severity=Severity(form.severity.data),
-                category_id=form.category_id.data,
-                contact_name=form.contact_name.data,
-                contact_email=form.contact_email.data or "",
-                contact_phone=form.contact_phone.data or "",
-                description=form.description.data,
-                occurred_on=form.occurred_on.data,
-                order_ref=form.order_ref.data or "",
-                desired_outcome=form.desired_outcome.data or "",
             )
-            for name, data in _files(form.attachments):
-                services.add_attachment(complaint, _actor(), name, data)
         except DomainError as error:
             db.session.rollback()
             attach_error(form, error)

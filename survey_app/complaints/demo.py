@@ -120,7 +120,11 @@ def seed_demo(ctx) -> list[str]:
     services.ensure_default_root_causes()
     categories = {
         r.code: r.id
-        for r in db.session.scalars(sa.select(Reason).where(Reason.for_complaints, Reason.active))
+        for r in db.session.scalars(
+            sa.select(Reason)
+            .where(Reason.for_complaints, Reason.active)
+            .order_by(Reason.position, Reason.id)
+        )
     }
     causes = list(db.session.scalars(sa.select(RootCause.id).order_by(RootCause.id)))
     staff = [u for u in ctx.users.values() if u.role is Role.STAFF]

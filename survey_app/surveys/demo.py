@@ -183,7 +183,9 @@ def seed_demo(ctx) -> list[str]:
             Transaction.customer_id,
             sa.func.min(Transaction.occurred_on),
             sa.func.max(Transaction.occurred_on),
-        ).group_by(Transaction.customer_id)
+        )
+        .group_by(Transaction.customer_id)
+        .order_by(Transaction.customer_id)  # the random draws follow this order: keep it fixed
     ).all()
     pulse_records, ecsi_records = [], []
     for customer_id, first, last in activity:

@@ -66,23 +66,39 @@ def _formdata(answers: dict, version) -> MultiDict:
 def submit_survey_response(token: str, answers: dict, language: str) -> Response:
     """Answer a whole questionnaire through an invitation in one call: every visible section in
     order, validated exactly as the web form validates it, and submitted. All or nothing; the
-    invitation's one-response guarantee is the one of ``surveys.services.record_section``."""
+    invitation's one-response guarantee is the one of ``surveys.services.record_section``.
+
+    Everything is validated before anything is written, then the response is stored in one
+    short write (``submit_whole``); only when the customer had started answering on the web
+    page does it complete that response section by section."""
     invitation = survey_services.get_invitation(token)
     context = survey_services.AnswerContext(
         invitation.questionnaire, SurveyChannel.INVITATION, invitation=invitation
     )
     survey_services.check_open(context)
-    response = context.find_response()
-    version = response.version if response is not None else context.questionnaire.current_version
+    version = survey_services.answering_version(context.questionnaire)
     formdata = _formdata(answers, version)
-    position = 0
+    values: dict = {}
+    for section in _answered_sections(version, formdata, {}):
+        values.update(section[1])
+    response = survey_services.submit_whole(context, version, values, language=language)
+    if response is not None:
+        return response
+    return _complete_started(context, answers, language)
+
+
+def _answered_sections(version, formdata: MultiDict, so_far: dict[str, list], position: int = 0):
+    """Validate the visible sections after ``position`` in order, yielding ``(section, values)``;
+    which sections are visible follows from the answers given so far."""
+    so_far = dict(so_far)
     while True:
-        so_far = survey_services.answers_by_code(response)
         following = [
             s for s in survey_services.visible_sections(version, so_far) if s.position > position
         ]
         if not following:
-            raise DomainError(_l("This survey has no questions yet."))
+            if position == 0:
+                raise DomainError(_l("This survey has no questions yet."))
+            return
         section = following[0]
         questions = survey_services.visible_questions(section, so_far)
         form = build_answer_form(questions, {}, formdata)
@@ -100,12 +116,24 @@ def submit_survey_response(token: str, answers: dict, language: str) -> Response
                     if name in by_code
                 },
             )
+        yield section, values
+        so_far.update(survey_services.answers_of(version, values))
+        position = section.position
+
+
+def _complete_started(context, answers: dict, language: str) -> Response:
+    """The customer began on the web page: finish that response (its version, its answers so
+    far) section by section."""
+    response = context.find_response()
+    version = response.version
+    formdata = _formdata(answers, version)
+    for section, values in _answered_sections(version, formdata, {}):
         response = survey_services.record_section(
             context, response, section, values, language=language
         )
         if response.complete:
-            return response
-        position = section.position
+            break
+    return response
 
 
 def _table(kind: str, records: list[dict]) -> tuple[importing.Table, dict[str, str]]:

@@ -142,12 +142,13 @@ def create_complaint(data):
         desired_outcome=data["desired_outcome"],
         **extra,
     )
-    db.session.commit()
-    return {
+    created = {
         "code": complaint.code,
         "state": complaint.state,
         "tracking_url": url_for("complaints.track", token=complaint.token, _external=True),
     }
+    db.session.commit()
+    return created
 
 
 @bp.get("/complaints/<string:code>/status")
@@ -236,8 +237,9 @@ def submit_survey_response(data):
     response = api_services.submit_survey_response(
         data["invitation_token"], data["answers"], data["language"]
     )
+    created = {"response_id": response.id, "submitted_at": response.submitted_at}
     db.session.commit()
-    return {"response_id": response.id, "submitted_at": response.submitted_at}
+    return created
 
 
 # --- customers and transactions ---

@@ -6,6 +6,7 @@ caller. Rule violations raise ``DomainError`` subclasses with a message fit for 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections import Counter
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
@@ -798,7 +800,11 @@ def get_by_public_token(token: str) -> Questionnaire:
 
 
 def get_invitation(token: str) -> Invitation:
-    invitation = db.session.scalar(sa.select(Invitation).where(Invitation.token == token))
+    invitation = db.session.scalar(
+        sa.select(Invitation)
+        .where(Invitation.token == token)
+        .options(sa.orm.joinedload(Invitation.questionnaire))
+    )
     if invitation is None:
         raise NotFound(_l("This survey link does not exist."))
     return invitation
@@ -918,6 +924,158 @@ def record_section(
         _submit(context, response, version, answers)
     db.session.flush()
     return response
+
+
+#: Frozen versions (they have responses, so ``editable_version`` copies instead of editing them)
+#: with their sections, questions and items, detached from any session, by (id, created_at):
+#: read-only, shared by the requests of this process.
+_FROZEN_VERSIONS: dict[tuple[int, datetime], QuestionnaireVersion] = {}
+
+
+def answering_version(questionnaire: Questionnaire) -> QuestionnaireVersion:
+    """The questionnaire's current version with its sections, questions and matrix items loaded,
+    for validating a whole response. A version that has responses never changes again, so it
+    is loaded once per process and then served from memory (read-only, detached)."""
+    key = tuple(
+        db.session.execute(
+            sa.select(QuestionnaireVersion.id, QuestionnaireVersion.created_at)
+            .where(QuestionnaireVersion.questionnaire_id == questionnaire.id)
+            .order_by(QuestionnaireVersion.number.desc())
+            .limit(1)
+        ).one()
+    )
+    cached = _FROZEN_VERSIONS.get(key)
+    if cached is not None:
+        return cached
+    version = db.session.scalars(
+        sa.select(QuestionnaireVersion)
+        .where(QuestionnaireVersion.id == key[0])
+        .options(
+            selectinload(QuestionnaireVersion.sections)
+            .selectinload(Section.questions)
+            .selectinload(Question.items)
+        )
+    ).one()
+    if version_has_responses(version):
+        _FROZEN_VERSIONS[key] = _detached(version.id)
+    return version
+
+
+def _detached(version_id: int) -> QuestionnaireVersion:
+    """A version's structure, loaded through its own session and detached from it."""
+    with db.engine.connect() as connection, sa.orm.Session(bind=connection) as session:
+        copy = session.scalars(
+            sa.select(QuestionnaireVersion)
+            .where(QuestionnaireVersion.id == version_id)
+            .options(
+                selectinload(QuestionnaireVersion.sections)
+                .selectinload(Section.questions)
+                .selectinload(Question.items)
+            )
+        ).one()
+        session.expunge_all()
+    return copy
+
+
+def submit_whole(
+    context: AnswerContext,
+    version: QuestionnaireVersion,
+    values: dict[tuple[int, int | None], list],
+    *,
+    language: str,
+) -> Response | None:
+    """Store a whole, already validated response in one short write: the response row (already
+    submitted), its answers, the invitation marked used and the result counts. ``values`` are
+    ``(question id, matrix item id) -> values`` of every visible question (see
+    ``record_section``); ``version`` comes from ``answering_version``.
+
+    Returns None, having rolled back, when a response for this invitation or browser exists
+    already: an unfinished one is completed section by section (``record_section``) by the
+    caller; a submitted one is ``AlreadyAnswered``. The single-use guarantees are those of
+    ``record_section``: the unique constraints on the response and the guarded UPDATE of the
+    invitation."""
+    now = utcnow()
+    questionnaire, invitation = context.questionnaire, context.invitation
+    customer = None
+    if invitation is not None and not questionnaire.anonymous:
+        customer = invitation.customer
+    response = Response(
+        questionnaire_id=questionnaire.id,
+        version_id=version.id,
+        invitation_id=invitation.id if invitation is not None else None,
+        customer_id=customer.id if customer is not None else None,
+        channel=context.channel,
+        browser_key=context.browser_key,
+        language=language,
+        started_at=now,
+        submitted_at=now,
+        progress=max((s.position for s in version.sections), default=0),
+        segment=(customer.segment or "") if customer is not None else "",
+    )
+    db.session.add(response)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        existing = context.find_response()
+        if existing is None:
+            raise
+        if existing.complete:
+            raise AlreadyAnswered(_l("You have already answered this survey. Thank you!")) from None
+        return None
+    rows = [
+        {
+            "response_id": response.id,
+            "question_id": question_id,
+            "item_id": item_id,
+            "value_num": float(value) if isinstance(value, int | float) else None,
+            "value_text": None if isinstance(value, int | float) else str(value),
+        }
+        for (question_id, item_id), answer_values in values.items()
+        for value in answer_values
+    ]
+    if rows:
+        db.session.execute(sa.insert(Answer), rows)
+    if invitation is not None:
+        used = db.session.execute(
+            sa.update(Invitation)
+            .where(Invitation.id == invitation.id, Invitation.completed_at.is_(None))
+            .values(completed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if used != 1:
+            db.session.rollback()
+            raise AlreadyAnswered(_l("You have already answered this survey. Thank you!"))
+    questions = {q.id: q for s in version.sections for q in s.questions}
+    add_result_counts(
+        questionnaire.id,
+        count_keys(
+            questions,
+            [(r["question_id"], r["item_id"], r["value_num"], r["value_text"]) for r in rows],
+            now.date(),
+            response.channel.value,
+            response.segment,
+        ),
+    )
+    log.info("response %s submitted (questionnaire %s)", response.id, questionnaire.id)
+    _notify_submitted(response, invitation, version, answers_of(version, values))
+    return response
+
+
+def answers_of(
+    version: QuestionnaireVersion, values: dict[tuple[int, int | None], list]
+) -> dict[str, list]:
+    """``values`` keyed as ``answers_by_code`` keys them (``code``, matrix ``code.item``)."""
+    codes = {}
+    for section in version.sections:
+        for question in section.questions:
+            codes[(question.id, None)] = question.code
+            for item in question.items:
+                codes[(question.id, item.id)] = f"{question.code}.{item.code}"
+    result: dict[str, list] = {}
+    for key, answer_values in values.items():
+        result.setdefault(codes[key], []).extend(answer_values)
+    return result
 
 
 def _submit(context: AnswerContext, response: Response, version, answers) -> None:
@@ -1301,17 +1459,22 @@ def count_keys(questions: dict[int, Question], answers, day, channel: str, segme
 COUNT_KEY = ("question_id", "item_id", "value_num", "choice", "day", "channel", "segment")
 
 
+@functools.cache
+def _count_upsert(dialect: str):
+    """The atomic "add to the count" upsert, built once per dialect (statements are immutable)."""
+    table = ResultCount.__table__
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert.on_conflict_do_update(
+        index_elements=list(COUNT_KEY), set_={"count": table.c.count + insert.excluded.count}
+    )
+
+
 def add_result_counts(questionnaire_id: int, keys: Counter, batch: int = 5000) -> None:
     """Add ``keys`` (from ``count_keys``) to the summary table with an atomic upsert, so
     concurrent submissions never lose a count."""
     if not keys:
         return
-    table = ResultCount.__table__
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    statement = insert.on_conflict_do_update(
-        index_elements=list(COUNT_KEY), set_={"count": table.c.count + insert.excluded.count}
-    )
+    statement = _count_upsert(db.session.get_bind().dialect.name)
     rows = [
         dict(zip(COUNT_KEY, key, strict=True)) | {"questionnaire_id": questionnaire_id, "count": n}
         for key, n in keys.items()

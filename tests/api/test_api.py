@@ -234,3 +234,134 @@ def test_public_posts_are_rate_limited_but_keyed_calls_are_not(app, client, api_
     headers = api_key("staff")
     keyed = client.post("/api/v1/complaints", json=COMPLAINT, headers=headers)
     assert keyed.status_code == 201
+
+
+def _counts(app, qid):
+    """The results summary rows of a questionnaire, without ids."""
+    from survey_app.surveys.models import ResultCount
+
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(
+                ResultCount.question_id,
+                ResultCount.item_id,
+                ResultCount.value_num,
+                ResultCount.choice,
+                ResultCount.segment,
+                ResultCount.count,
+            ).where(ResultCount.questionnaire_id == qid)
+        ).all()
+    return sorted(tuple(r) for r in rows)
+
+
+def test_api_responses_are_counted_as_a_rebuild_from_the_answers_counts_them(
+    app, client, make_questionnaire, make_customer, make_invitation
+):
+    from survey_app.surveys import services as survey_services
+
+    qid, _token = make_questionnaire("ecsi")
+    with app.app_context():
+        version = survey_services.get_questionnaire(qid).current_version
+        questions = [q for s in version.sections for q in s.questions]
+
+        def answers(score: int) -> dict:
+            """Every question answered: scales at ``score`` (clipped), choices the first one."""
+            given = {}
+            for q in questions:
+                if q.items:
+                    for item in q.items:
+                        given[f"{q.code}.{item.code}"] = min(max(score, q.scale_min), q.scale_max)
+                elif q.type.scored:
+                    given[q.code] = min(max(score, q.scale_min), q.scale_max)
+                elif q.choices():
+                    given[q.code] = q.choices()[0][0]
+                else:
+                    given[q.code] = "好"
+            return given
+
+        payloads = [answers(score) for score in (3, 9, 9)]
+    for payload in payloads:
+        token = make_invitation(qid, make_customer(segment="批发"))
+        answer = client.post(
+            "/api/v1/survey-responses", json={"invitation_token": token, "answers": payload}
+        )
+        assert answer.status_code == 201, answer.get_json()
+    stored = _counts(app, qid)
+    with app.app_context():
+        rebuilt = survey_services.rebuild_result_counts(survey_services.get_questionnaire(qid))
+        db.session.commit()
+    assert rebuilt == 3
+    assert stored and stored == _counts(app, qid)
+    assert {row[4] for row in stored} == {"批发"}
+
+
+def test_api_finishes_a_response_the_customer_began_on_the_web(
+    app, client, make_questionnaire, make_customer, make_invitation
+):
+    from tests.conftest import post_form
+
+    qid, _token = make_questionnaire("pulse")
+    token = make_invitation(qid, make_customer())
+    browser = app.test_client()
+    began = post_form(browser, f"/i/{token}", {"step": "1", "q_csat": "5", "q_nps": "9"})
+    assert began.status_code == 302
+    payload = {"invitation_token": token, "answers": {"csat": 2, "nps": 3, "what_wrong": "Late"}}
+    finished = client.post("/api/v1/survey-responses", json=payload)
+    assert finished.status_code == 201, finished.get_json()
+    with app.app_context():
+        (response,) = db.session.scalars(sa.select(Response)).all()
+        assert response.submitted_at is not None
+        answers = dict(
+            db.session.execute(
+                sa.select(Question.code, sa.func.coalesce(Answer.value_text, Answer.value_num))
+                .join(Question)
+                .where(Answer.response_id == response.id)
+            ).all()
+        )
+    assert answers == {"csat": 2, "nps": 3, "what_wrong": "Late"}
+    assert finished.get_json()["response_id"] == response.id
+    assert client.post("/api/v1/survey-responses", json=payload).status_code == 409
+
+
+def test_api_answers_the_new_version_after_the_questionnaire_changes(
+    app, client, make_questionnaire, make_customer, make_invitation
+):
+    from survey_app.surveys import services as survey_services
+
+    qid, _token = make_questionnaire("pulse")
+    for _ in range(2):  # the second submission finds the version frozen (it has a response)
+        token = make_invitation(qid, make_customer())
+        sent = client.post(
+            "/api/v1/survey-responses",
+            json={"invitation_token": token, "answers": {"csat": 4, "nps": 8}},
+        )
+        assert sent.status_code == 201
+    with app.app_context():
+        questionnaire = survey_services.get_questionnaire(qid)
+        csat = next(
+            q for q in questionnaire.current_version.sections[0].questions if q.code == "csat"
+        )
+        data = survey_services.QuestionData(
+            type="likert",
+            text_zh="满意吗？",
+            text_en="Satisfied?",
+            code="csat",
+            points=5,
+            required=True,
+        )
+        survey_services.save_question(None, questionnaire, csat.id, None, data)
+        db.session.commit()
+    token = make_invitation(qid, make_customer())
+    old_scale = client.post(
+        "/api/v1/survey-responses",
+        json={"invitation_token": token, "answers": {"csat": 7, "nps": 8}},
+    )
+    assert old_scale.status_code == 422 and "csat" in old_scale.get_json()["error"]["fields"]
+    new_scale = client.post(
+        "/api/v1/survey-responses",
+        json={"invitation_token": token, "answers": {"csat": 5, "nps": 8}},
+    )
+    assert new_scale.status_code == 201
+    with app.app_context():
+        versions = db.session.scalars(sa.select(Response.version_id).order_by(Response.id)).all()
+    assert versions[0] == versions[1] != versions[2]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import marshmallow as ma
 import sqlalchemy as sa
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
@@ -175,7 +176,7 @@ def complaint_status(code: str):
 
 @bp.get("/complaints")
 @key_required(*STAFF_WORK)
-@bp.arguments(schemas.ComplaintFilter, location="query")
+@bp.arguments(schemas.ComplaintFilter, location="query", unknown=ma.RAISE)
 @bp.response(200, schemas.ComplaintPage)
 @_errors
 def list_complaints(args):
@@ -288,7 +289,7 @@ def _customer_item(customer: Customer, tier: str) -> dict:
 
 @bp.get("/customers")
 @key_required(*STAFF_WORK)
-@bp.arguments(schemas.CustomerFilter, location="query")
+@bp.arguments(schemas.CustomerFilter, location="query", unknown=ma.RAISE)
 @bp.response(200, schemas.CustomerPage)
 @_errors
 def list_customers(args):
@@ -313,7 +314,7 @@ def show_customer(code: str):
 
 @bp.get("/index-values")
 @key_required(Role.MANAGER)
-@bp.arguments(schemas.IndexFilter, location="query")
+@bp.arguments(schemas.IndexFilter, location="query", unknown=ma.RAISE)
 @bp.response(200, schemas.IndexValuePage)
 @_errors
 def list_index_values(args):

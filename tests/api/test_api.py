@@ -84,6 +84,9 @@ def test_complaint_list_keyset_pages_and_filters(client, api_key):
     assert {i["severity"] for i in high["items"]} == {"high"}
     bad = client.get("/api/v1/complaints", query_string={"limit": 0}, headers=headers)
     assert bad.status_code == 422 and "limit" in bad.get_json()["error"]["fields"]
+    for path in ("/api/v1/complaints", "/api/v1/customers"):
+        typo = client.get(path, query_string={"limt": 3}, headers=headers)
+        assert typo.status_code == 422 and "limt" in typo.get_json()["error"]["fields"]
 
 
 def test_survey_response_through_invitation_once(

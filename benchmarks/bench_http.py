@@ -3,10 +3,12 @@ floor: a bare Flask endpoint doing one raw INSERT of the same rows (``http_floor
 the same gunicorn settings. Prints throughput, the ratio (target >= 0.5) and p50/p99 latencies,
 on SQLite and then on a throwaway PostgreSQL (``scripts/with-postgres.sh``).
 
-The load generator is a bounded Python one (threads, a fresh connection per request, as gunicorn's
-sync workers close each one): every run sends a fixed number of requests, so it ends.
+The load generator is wrk (Debian's package; ``make bench`` installs it when missing), on
+loopback, for a fixed number of seconds per row; a Lua script gives every survey request its own
+invitation (each answers once), so no request is wasted on a refusal. Every row is checked: a
+non-2xx/3xx answer or a socket error is counted in the errors column.
 
-    .venv/bin/python benchmarks/bench_http.py [--requests 600] [--concurrency 8] [--workers 2]
+    .venv/bin/python benchmarks/bench_http.py [--seconds 5] [--connections 8] [--workers 2]
                                               [--sqlite-only]
 """
 
@@ -17,14 +19,14 @@ import http.client
 import json
 import os
 import re
+import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -69,9 +71,9 @@ def seed(n: int) -> dict:
                     "questionnaire_id": questionnaire.id,
                     "customer_id": cid,
                     "expires_at": expires,
-                    "token": f"bench{cid:08d}",
+                    "token": f"bench{number:08d}",
                 }
-                for cid in ids
+                for number, cid in enumerate(ids, start=1)
             ],
         )
         db.session.commit()
@@ -80,12 +82,15 @@ def seed(n: int) -> dict:
         invitations = list(
             db.session.execute(sa.select(Invitation.id, Invitation.token).order_by(Invitation.id))
         )
+        ids = [i for i, _t in invitations]
+        assert ids == list(range(ids[0], ids[0] + 2 * n)), "invitation ids are contiguous"
+        assert invitations[0][1] == "bench00000001"
         info = {
             "questionnaire_id": questionnaire.id,
             "version_id": version.id,
             "questions": questions,
-            "app_tokens": [t for _i, t in invitations[:n]],
-            "floor_invitations": [i for i, _t in invitations[n:]],
+            "app_first": 1,  # the app answers the invitations with tokens bench00000001 ..
+            "floor_first": ids[n],  # the floor the next n
             "category_id": by_code("delivery").id,
         }
         db.session.remove()
@@ -102,6 +107,7 @@ def start(module: str, port: int, workers: int, env: dict, log: Path) -> subproc
             "gunicorn",
             "--workers",
             str(workers),
+            "--preload",  # workers start with the app imported: no import stall in a measurement
             "--bind",
             f"127.0.0.1:{port}",
             module,
@@ -123,65 +129,109 @@ def start(module: str, port: int, workers: int, env: dict, log: Path) -> subproc
     raise RuntimeError(f"gunicorn {module} did not start; see {log}")
 
 
-def load(port: int, requests: list, concurrency: int, prepare=None) -> dict:
-    """Send every (path, body, content type) once, ``concurrency`` at a time."""
-    latencies, failures, lock = [], [], threading.Lock()
-    queue = list(reversed(requests))
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+LUA = """
+local counter = 0
+local threads = {}
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+request = function()
+  counter = counter + 1
+  local n = FIRST + id * STRIDE + counter - 1
+  return wrk.format("POST", PATH, HEADERS, string.format(BODY, n))
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "RESULT %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99),
+    e.status + e.connect + e.read + e.write + e.timeout))
+end
+"""
 
-    def worker():
-        headers = prepare() if prepare else {}
-        while True:
-            with lock:
-                if not queue:
-                    return
-                path, body, ctype = queue.pop()
-            data = body(headers) if callable(body) else body
-            began = time.perf_counter()
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            try:
-                connection.request("POST", path, data, {"Content-Type": ctype, **headers})
-                status = connection.getresponse().status
-            finally:
-                connection.close()
-            elapsed = time.perf_counter() - began
-            with lock:
-                latencies.append(elapsed)
-                if status not in (201, 302):
-                    failures.append(status)
 
-    began = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - began
-    latencies.sort()
+def lua_string(text: str) -> str:
+    """A Lua string literal (JSON's escapes for ASCII text are Lua's too)."""
+    assert text.isascii(), text
+    return json.dumps(text)
+
+
+def load(
+    port: int,
+    path: str,
+    body: str,
+    headers: dict,
+    args,
+    *,
+    first: int = 0,
+    capacity: int = 0,
+    seconds: float | None = None,
+) -> dict:
+    """wrk for ``seconds`` against ``path``. ``body`` is a Lua ``string.format`` pattern: a
+    ``%d`` in it becomes a number unique to the request, from ``first`` up (each of the wrk
+    threads takes its own ``capacity // threads`` numbers); ``%%`` is a literal percent."""
+    threads = 2
+    script = (
+        LUA.replace("FIRST", str(first))
+        .replace("STRIDE", str(max(capacity // threads, 1)))
+        .replace("PATH", lua_string(path))
+        .replace(
+            "HEADERS",
+            "{"
+            + ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in headers.items())
+            + "}",
+        )
+        .replace("BODY", lua_string(body))
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        out = subprocess.run(  # noqa: S603 (fixed arguments)
+            [
+                WRK,
+                f"-t{threads}",
+                f"-c{args.connections}",
+                f"-d{round(seconds or args.seconds)}s",
+                "--timeout",
+                "30s",
+                "-s",
+                handle.name,
+                f"http://127.0.0.1:{port}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(handle.name)
+    requests, micros, p50, p99, errors = map(int, out.split("RESULT")[1].split())
     return {
-        "rate": len(latencies) / wall,
-        "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-        "failures": len(failures),
+        "seconds": micros / 1e6,
+        "rate": requests / (micros / 1e6),
+        "p50": p50 / 1000,
+        "p99": p99 / 1000,
+        "failures": errors,
+        "requests": requests,
     }
 
 
-def web_form_session(port: int):
+def web_form_session(port: int) -> dict:
     """A browser's first visit: the session cookie and the form's CSRF token."""
-
-    def prepare():
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        connection.request("GET", "/complaint")
-        answer = connection.getresponse()
-        page = answer.read().decode()
-        cookie = answer.getheader("Set-Cookie", "").split(";")[0]
-        connection.close()
-        return {"Cookie": cookie, "X-Token": CSRF_RE.search(page).group(1)}
-
-    return prepare
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", "/complaint")
+    answer = connection.getresponse()
+    page = answer.read().decode()
+    cookie = answer.getheader("Set-Cookie", "").split(";")[0]
+    connection.close()
+    return {"Cookie": cookie, "token": CSRF_RE.search(page).group(1)}
 
 
 def run_backend(args, label: str) -> list[tuple]:
-    n = args.requests
+    # enough invitations for the fastest rate seen here (the floor) for the whole run, twice
+    n = (args.seconds + 1) * 4000
     info = seed(n)
     env = {**os.environ, "RATELIMIT_ENABLED": "0", "SURVEY_APP_ENV": "development"}
     tmp = Path(os.environ["INSTANCE_PATH"])
@@ -190,80 +240,101 @@ def run_backend(args, label: str) -> list[tuple]:
     floor_env = {**env, "PYTHONPATH": f"{ROOT}:{ROOT / 'benchmarks'}"}
     floor = start("http_floor_app:app", floor_port, args.workers, floor_env, tmp / "floor.log")
     q = info["questions"]
+    json_type = {"Content-Type": "application/json"}
+    complaint = {
+        "contact_name": "王芳",
+        "contact_phone": "13800001111",
+        "description": "The parcel arrived broken.",
+    }
+    api_complaint = json.dumps({"category": "delivery", **complaint}).replace("%", "%%")
+    floor_complaint = json.dumps({"category_id": info["category_id"], **complaint})
+    floor_complaint = floor_complaint.replace("%", "%%")
+    api_survey = '{"invitation_token": "bench%08d", "answers": {"csat": 4, "nps": 8}}'
+    floor_survey = (
+        f'{{"questionnaire_id": {info["questionnaire_id"]}, "version_id": {info["version_id"]}, '
+        f'"invitation_id": %d, "answers": [[{q["csat"]}, 4], [{q["nps"]}, 8]]}}'
+    )
     rows = []
+    block = 4000  # invitations per one-second round: more than the floor answers in a second
+    next_invitation = {"app": info["app_first"], "floor": info["floor_first"]}
+
+    def survey(side: str) -> Callable[[], dict]:
+        port, path, body = (
+            (app_port, "/api/v1/survey-responses", api_survey)
+            if side == "app"
+            else (floor_port, "/response", floor_survey)
+        )
+
+        def run() -> dict:
+            first = next_invitation[side]
+            next_invitation[side] += block
+            return load(port, path, body, json_type, args, first=first, capacity=block, seconds=1)
+
+        return run
+
     try:
-        api_surveys = [
-            (
-                "/api/v1/survey-responses",
-                json.dumps({"invitation_token": t, "answers": {"csat": 4, "nps": 8}}),
-                "application/json",
-            )
-            for t in info["app_tokens"]
-        ]
-        floor_surveys = [
-            (
-                "/response",
-                json.dumps(
-                    {
-                        "questionnaire_id": info["questionnaire_id"],
-                        "version_id": info["version_id"],
-                        "invitation_id": i,
-                        "answers": [[q["csat"], 4], [q["nps"], 8]],
-                    }
-                ),
-                "application/json",
-            )
-            for i in info["floor_invitations"]
-        ]
-        complaint = {
-            "contact_name": "王芳",
-            "contact_phone": "13800001111",
-            "description": "The parcel arrived broken.",
+        # Warm-up (not measured): every worker opens its connections and fills its caches.
+        for port, path, body in (
+            (app_port, "/api/v1/complaints", api_complaint),
+            (floor_port, "/complaint", floor_complaint),
+        ):
+            load(port, path, body, json_type, args, seconds=1)
+        survey("app")()
+        survey("floor")()
+        browser = web_form_session(app_port)
+        form_body = urllib.parse.urlencode(
+            {"csrf_token": browser["token"], "category_id": info["category_id"], **complaint}
+        ).replace("%", "%%")
+        form_headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": browser["Cookie"],
         }
-        api_complaints = [
-            (
-                "/api/v1/complaints",
-                json.dumps({"category": "delivery", **complaint}),
-                "application/json",
-            )
-        ] * n
-        floor_complaints = [
-            (
-                "/complaint",
-                json.dumps({"category_id": info["category_id"], **complaint}),
-                "application/json",
-            )
-        ] * n
 
-        def form_body(headers):
-            return urllib.parse.urlencode(
-                {"csrf_token": headers["X-Token"], "category_id": info["category_id"], **complaint}
-            )
+        def fixed(port, path, body, headers):
+            return lambda: load(port, path, body, headers, args, seconds=1)
 
-        form_complaints = [("/complaint", form_body, "application/x-www-form-urlencoded")] * n
-        # Warm-up (not measured): every worker imports its code and opens its connections.
-        load(app_port, api_complaints[:40], args.concurrency)
-        load(floor_port, floor_complaints[:40], args.concurrency)
-        floor_for_form = load(floor_port, floor_complaints, args.concurrency)
-        for name, app_result, floor_result in (
+        floor_complaints = fixed(floor_port, "/complaint", floor_complaint, json_type)
+        for name, app_run, floor_run in (
+            ("survey response (API)", survey("app"), survey("floor")),
             (
-                "survey response (API)",
-                load(app_port, api_surveys, args.concurrency),
-                load(floor_port, floor_surveys, args.concurrency),
+                "complaint (API)",
+                fixed(app_port, "/api/v1/complaints", api_complaint, json_type),
+                floor_complaints,
             ),
-            ("complaint (API)", load(app_port, api_complaints, args.concurrency), floor_for_form),
             (
                 "complaint (web form, CSRF)",
-                load(app_port, form_complaints, args.concurrency, web_form_session(app_port)),
-                floor_for_form,
+                fixed(app_port, "/complaint", form_body, form_headers),
+                floor_complaints,
             ),
         ):
+            app_result, floor_result = interleaved(app_run, floor_run, args.seconds)
             rows.append((label, name, app_result, floor_result))
     finally:
         for process in (app, floor):
             process.terminate()
             process.wait(timeout=30)
     return rows
+
+
+def interleaved(app_run, floor_run, rounds: int) -> tuple[dict, dict]:
+    """One-second runs of the app and the floor, alternating, so that whatever else the noisy
+    machine does weighs on both alike. Rate: all requests over all seconds; p50: the median of
+    the rounds' p50; p99: the worst round's p99."""
+    results: dict[str, list[dict]] = {"app": [], "floor": []}
+    for _ in range(rounds):
+        results["app"].append(app_run())
+        results["floor"].append(floor_run())
+    return tuple(combine(results[side]) for side in ("app", "floor"))
+
+
+def combine(parts: list[dict]) -> dict:
+    return {
+        "rate": sum(p["requests"] for p in parts) / sum(p["seconds"] for p in parts),
+        "p50": sorted(p["p50"] for p in parts)[len(parts) // 2],
+        "p99": max(p["p99"] for p in parts),
+        "failures": sum(p["failures"] for p in parts),
+        "requests": sum(p["requests"] for p in parts),
+    }
 
 
 def print_table(rows) -> None:
@@ -283,12 +354,14 @@ def print_table(rows) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=600)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not Path(WRK).exists():
+        sys.exit("wrk is missing: `make bench` installs it (apt-get install wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="bench-http-"))
     os.environ["INSTANCE_PATH"] = str(tmp)
     os.environ.setdefault("SECRET_KEY", "bench-http")
@@ -298,7 +371,7 @@ def main() -> None:
         return
     os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite'}"
     print(
-        f"{args.requests} requests per row, {args.concurrency} concurrent, "
+        f"wrk, {args.seconds:g} s per row, {args.connections} connections, "
         f"gunicorn --workers {args.workers} on 127.0.0.1 (both apps)"
     )
     rows = run_backend(args, "SQLite")
@@ -311,10 +384,10 @@ def main() -> None:
                 __file__,
                 "--child",
                 "postgresql",
-                "--requests",
-                str(args.requests),
-                "--concurrency",
-                str(args.concurrency),
+                "--seconds",
+                str(args.seconds),
+                "--connections",
+                str(args.connections),
                 "--workers",
                 str(args.workers),
             ],

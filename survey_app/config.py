@@ -11,6 +11,8 @@ import secrets
 import time
 from pathlib import Path
 
+from survey_app.sqlite_writers import QueuedWritersConnection
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", PROJECT_ROOT / "instance"))
 
@@ -107,6 +109,12 @@ class Config:
         # Read at instantiation, so tests and tools that change the environment see the change.
         self.SECRET_KEY = secret_key()
         self.SQLALCHEMY_DATABASE_URI = database_url()
+        if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+            # concurrent writers (gunicorn workers) queue instead of polling: sqlite_writers
+            self.SQLALCHEMY_ENGINE_OPTIONS = {
+                **Config.SQLALCHEMY_ENGINE_OPTIONS,
+                "connect_args": {"factory": QueuedWritersConnection},
+            }
         https = _bool("HTTPS", False)
         self.SESSION_COOKIE_SECURE = https
         self.REMEMBER_COOKIE_SECURE = https

@@ -9,6 +9,7 @@ second response; a complaint retry would be a new complaint, so the count is rep
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -52,8 +53,10 @@ def _post(url: str, body: dict):
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as error:
         return error.code, None
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return None, None  # the connection died: outcome unknown to the client
+    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError):
+        # the connection died (before the answer, or in the middle of it, as IncompleteRead):
+        # the outcome is unknown to the client
+        return None, None
 
 
 def _workers(master: int) -> list[int]:

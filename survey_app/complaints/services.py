@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import wraps
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -234,8 +235,12 @@ def save_calendar(
 
 def calendar() -> sla.Calendar | None:
     """The working calendar for SLA arithmetic, or None when clocks run around the clock."""
-    row = calendar_settings()
-    if not row.enabled:
+    return _calendar_of(calendar_settings())
+
+
+def _calendar_of(row) -> sla.Calendar | None:
+    """The SLA calendar of a ``WorkCalendar`` row (or a row with its columns)."""
+    if row is None or not row.enabled:
         return None
     return sla.Calendar(
         start_minute=row.start_minute,
@@ -246,12 +251,20 @@ def calendar() -> sla.Calendar | None:
     )
 
 
-def _set_deadlines(complaint: Complaint, cal: sla.Calendar | None = None) -> None:
+_UNSET: Any = object()
+
+
+def _set_deadlines(
+    complaint: Complaint,
+    cal: sla.Calendar | None = _UNSET,
+    targets: tuple[int, int] | None = None,
+) -> None:
     """Recompute the acknowledgement and resolution deadlines from the clock start, the targets
-    of the complaint's severity and tier, and the time spent waiting for the customer."""
+    of the complaint's severity and tier, and the time spent waiting for the customer. ``cal``
+    and ``targets`` are read from the settings unless given."""
     with db.session.no_autoflush:
-        cal = cal if cal is not None else calendar()
-        ack, resolve = sla_targets()[(complaint.severity, complaint.tier)]
+        cal = calendar() if cal is _UNSET else cal
+        ack, resolve = targets or sla_targets()[(complaint.severity, complaint.tier)]
     start = complaint.clock_started_at
     complaint.ack_due_at = sla.add_working_seconds(cal, complaint.created_at, ack * 60)
     complaint.resolve_due_at = sla.add_working_seconds(
@@ -445,6 +458,44 @@ def _new_code() -> str:
             return code
 
 
+def _intake_rules(
+    category_id: int, severity: Severity, tier: str
+) -> tuple[int | None, tuple[int, int], sla.Calendar | None]:
+    """What a new complaint takes from the settings, read in one statement: the queue its
+    category is routed to, the SLA targets of its severity and tier, and the working calendar."""
+
+    def target(column):
+        return (
+            sa.select(column)
+            .where(SlaTarget.severity == severity, SlaTarget.tier == tier)
+            .scalar_subquery()
+        )
+
+    first_calendar = sa.select(sa.func.min(WorkCalendar.id)).scalar_subquery()
+    row = db.session.execute(
+        sa.select(
+            sa.select(QueueRule.queue_id)
+            .where(QueueRule.category_id == category_id)
+            .limit(1)
+            .scalar_subquery(),
+            target(SlaTarget.ack_minutes),
+            target(SlaTarget.resolve_minutes),
+            WorkCalendar.id,
+            WorkCalendar.enabled,
+            WorkCalendar.start_minute,
+            WorkCalendar.end_minute,
+            WorkCalendar.weekdays,
+            WorkCalendar.timezone,
+            WorkCalendar.holidays,
+        )
+        .select_from(sa.select(sa.literal(1).label("one")).subquery())
+        .outerjoin(WorkCalendar, WorkCalendar.id == first_calendar)
+    ).one()
+    queue_id, ack, resolve = row[0], row[1], row[2]
+    targets = (ack, resolve) if ack is not None else DEFAULT_TARGETS[(severity, tier)]
+    return queue_id, targets, _calendar_of(row if row.id is not None else None)
+
+
 def open_complaint(
     actor: Actor,
     *,
@@ -499,14 +550,12 @@ def open_complaint(
         desired_outcome=desired_outcome.strip(),
         customer_id=customer.id if customer else None,
         tier=customer_tier(customer),
-        queue_id=db.session.scalar(
-            sa.select(QueueRule.queue_id).where(QueueRule.category_id == category.id)
-        ),
         created_at=now,
         clock_started_at=now,
         updated_at=now,
     )
-    _set_deadlines(complaint)
+    complaint.queue_id, targets, cal = _intake_rules(category.id, severity, complaint.tier)
+    _set_deadlines(complaint, cal, targets)
     db.session.add(complaint)
     db.session.flush()
     _record(

@@ -120,9 +120,10 @@ def new_public():
             db.session.rollback()
             attach_error(form, error)
         else:
+            tracking = url_for("complaints.track", token=complaint.token, new=1)
             db.session.commit()
             flash(_("Thank you. We received your complaint."), "success")
-            return redirect(url_for("complaints.track", token=complaint.token, new=1))
+            return redirect(tracking)
     return render_template("complaints/public_form.html", form=form)
 
 

@@ -158,3 +158,19 @@ def test_overdue_complaints_escalate_from_the_cli(app, world, runner):
     assert "escalated" in result.output
     db.session.expire_all()
     assert on_time.state is State.ESCALATED  # it is long overdue by the real clock
+
+
+def test_saved_targets_and_calendar_apply_to_the_next_complaint(world):
+    now = world.tick()
+    default = world.open(severity=Severity.MEDIUM, now=now)
+    assert default.ack_due_at == now + timedelta(hours=8)  # medium/general default
+    services.save_sla_targets(world.actor("admin"), {(Severity.MEDIUM, "general"): (90, 600)})
+    custom = world.open(severity=Severity.MEDIUM, now=now)
+    assert custom.ack_due_at == now + timedelta(minutes=90)
+    assert custom.resolve_due_at == now + timedelta(minutes=600)
+    other = world.open(severity=Severity.LOW, now=now)  # untouched targets keep the defaults
+    assert other.ack_due_at == now + timedelta(hours=24)
+    _enable_calendar(world)
+    received = sh(2026, 3, 6, 17, 0)  # Friday 17:00: 1 working hour left this week
+    in_hours = world.open(severity=Severity.MEDIUM, now=received.astimezone(UTC))
+    assert in_hours.ack_due_at == sh(2026, 3, 9, 9, 30)

@@ -7,7 +7,7 @@ WORKERS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PORT
 
-.PHONY: run test test-pg bench lint format translations extract-messages assets chromium clean
+.PHONY: run test test-pg bench lint format translations extract-messages assets chromium wrk clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,7 +53,13 @@ test: $(VENV)/.dev-installed translations assets chromium
 test-pg: $(VENV)/.dev-installed translations assets chromium
 	scripts/with-postgres.sh $(BIN)/pytest
 
-bench: $(VENV)/.dev-installed translations assets
+## The HTTP benchmark's load generator is Debian's wrk; install it when it is missing.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
+
+bench: $(VENV)/.dev-installed translations assets wrk
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 lint: $(VENV)/.dev-installed

@@ -314,13 +314,14 @@ def test_api_finishes_a_response_the_customer_began_on_the_web(
     with app.app_context():
         (response,) = db.session.scalars(sa.select(Response)).all()
         assert response.submitted_at is not None
-        answers = dict(
-            db.session.execute(
-                sa.select(Question.code, sa.func.coalesce(Answer.value_text, Answer.value_num))
+        answers = {
+            code: text if text is not None else number
+            for code, text, number in db.session.execute(
+                sa.select(Question.code, Answer.value_text, Answer.value_num)
                 .join(Question)
                 .where(Answer.response_id == response.id)
-            ).all()
-        )
+            )
+        }
     assert answers == {"csat": 2, "nps": 3, "what_wrong": "Late"}
     assert finished.get_json()["response_id"] == response.id
     assert client.post("/api/v1/survey-responses", json=payload).status_code == 409

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 from dataclasses import dataclass
@@ -458,11 +459,11 @@ def _new_code() -> str:
             return code
 
 
-def _intake_rules(
-    category_id: int, severity: Severity, tier: str
-) -> tuple[int | None, tuple[int, int], sla.Calendar | None]:
-    """What a new complaint takes from the settings, read in one statement: the queue its
-    category is routed to, the SLA targets of its severity and tier, and the working calendar."""
+@functools.cache
+def _intake_statement() -> sa.Select:
+    """The one statement behind ``_intake_rules``, built once: SQLAlchemy then reuses its
+    compiled form instead of walking the statement on every complaint."""
+    severity, tier = sa.bindparam("severity", type_=SlaTarget.severity.type), sa.bindparam("tier")
 
     def target(column):
         return (
@@ -472,10 +473,10 @@ def _intake_rules(
         )
 
     first_calendar = sa.select(sa.func.min(WorkCalendar.id)).scalar_subquery()
-    row = db.session.execute(
+    return (
         sa.select(
             sa.select(QueueRule.queue_id)
-            .where(QueueRule.category_id == category_id)
+            .where(QueueRule.category_id == sa.bindparam("category_id"))
             .limit(1)
             .scalar_subquery(),
             target(SlaTarget.ack_minutes),
@@ -490,6 +491,16 @@ def _intake_rules(
         )
         .select_from(sa.select(sa.literal(1).label("one")).subquery())
         .outerjoin(WorkCalendar, WorkCalendar.id == first_calendar)
+    )
+
+
+def _intake_rules(
+    category_id: int, severity: Severity, tier: str
+) -> tuple[int | None, tuple[int, int], sla.Calendar | None]:
+    """What a new complaint takes from the settings, read in one statement: the queue its
+    category is routed to, the SLA targets of its severity and tier, and the working calendar."""
+    row = db.session.execute(
+        _intake_statement(), {"category_id": category_id, "severity": severity, "tier": tier}
     ).one()
     queue_id, ack, resolve = row[0], row[1], row[2]
     targets = (ack, resolve) if ack is not None else DEFAULT_TARGETS[(severity, tier)]

@@ -790,6 +790,31 @@ class AnswerContext:
         return None
 
 
+# Statements of the answering path, built once (on first use, when the mappers are complete) so
+# SQLAlchemy reuses their compiled form.
+@functools.cache
+def _invitation_by_token() -> sa.Select:
+    return (
+        sa.select(Invitation)
+        .where(Invitation.token == sa.bindparam("token"))
+        .options(sa.orm.joinedload(Invitation.questionnaire))
+    )
+
+
+_LATEST_VERSION = (
+    sa.select(QuestionnaireVersion.id, QuestionnaireVersion.created_at)
+    .where(QuestionnaireVersion.questionnaire_id == sa.bindparam("questionnaire_id"))
+    .order_by(QuestionnaireVersion.number.desc())
+    .limit(1)
+)
+_MARK_INVITATION_USED = (
+    sa.update(Invitation)
+    .where(Invitation.id == sa.bindparam("invitation_id"), Invitation.completed_at.is_(None))
+    .values(completed_at=sa.bindparam("now", type_=Invitation.completed_at.type))
+    .execution_options(synchronize_session=False)
+)
+
+
 def get_by_public_token(token: str) -> Questionnaire:
     questionnaire = db.session.scalar(
         sa.select(Questionnaire).where(Questionnaire.public_token == token)
@@ -800,11 +825,7 @@ def get_by_public_token(token: str) -> Questionnaire:
 
 
 def get_invitation(token: str) -> Invitation:
-    invitation = db.session.scalar(
-        sa.select(Invitation)
-        .where(Invitation.token == token)
-        .options(sa.orm.joinedload(Invitation.questionnaire))
-    )
+    invitation = db.session.scalar(_invitation_by_token(), {"token": token})
     if invitation is None:
         raise NotFound(_l("This survey link does not exist."))
     return invitation
@@ -936,14 +957,7 @@ def answering_version(questionnaire: Questionnaire) -> QuestionnaireVersion:
     """The questionnaire's current version with its sections, questions and matrix items loaded,
     for validating a whole response. A version that has responses never changes again, so it
     is loaded once per process and then served from memory (read-only, detached)."""
-    key = tuple(
-        db.session.execute(
-            sa.select(QuestionnaireVersion.id, QuestionnaireVersion.created_at)
-            .where(QuestionnaireVersion.questionnaire_id == questionnaire.id)
-            .order_by(QuestionnaireVersion.number.desc())
-            .limit(1)
-        ).one()
-    )
+    key = tuple(db.session.execute(_LATEST_VERSION, {"questionnaire_id": questionnaire.id}).one())
     cached = _FROZEN_VERSIONS.get(key)
     if cached is not None:
         return cached
@@ -1038,10 +1052,7 @@ def submit_whole(
         db.session.execute(sa.insert(Answer), rows)
     if invitation is not None:
         used = db.session.execute(
-            sa.update(Invitation)
-            .where(Invitation.id == invitation.id, Invitation.completed_at.is_(None))
-            .values(completed_at=now)
-            .execution_options(synchronize_session=False)
+            _MARK_INVITATION_USED, {"invitation_id": invitation.id, "now": now}
         ).rowcount
         if used != 1:
             db.session.rollback()

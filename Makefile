@@ -38,7 +38,7 @@ static/vendor/plotly.min.js: $(VENV)/.runtime-installed
 run: $(VENV)/.runtime-installed translations assets
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed-demo
-	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --workers $(WORKERS) --preload --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 ## Browser tests drive Debian's Chromium; install it when it is missing.
 chromium:

@@ -59,8 +59,9 @@ wrk:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
 
+## Every benchmark on SQLite and PostgreSQL, then one summary table (BENCH_ARGS=--quick: small sizes).
 bench: $(VENV)/.dev-installed translations assets wrk
-	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

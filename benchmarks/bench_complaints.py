@@ -29,6 +29,7 @@ os.environ["RATELIMIT_ENABLED"] = "0"
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
+from benchmarks.report import engine_of, record  # noqa: E402
 from survey_app import create_app  # noqa: E402
 from survey_app.accounts import services as accounts  # noqa: E402
 from survey_app.complaints.models import Channel, Complaint, Severity, State  # noqa: E402
@@ -147,6 +148,7 @@ def main() -> None:
             f"seeded {args.complaints:,} complaints in {time.perf_counter() - start:.1f} s "
             f"({db.engine.dialect.name})"
         )
+        engine = engine_of(db.engine.url.drivername)
     client = app.test_client()
     client.set_cookie("lang", "en")
     client.post("/login", data={"email": "m@example.com", "password": "bench-password-1"})
@@ -172,6 +174,14 @@ def main() -> None:
         median, worst = timed(staff if url == "/complaints/mine" else client, url)
         flag = "ok" if median < TARGET_MS else "SLOW"
         print(f"{label:<40} {median:>10.0f} {worst:>8.0f}  {flag}")
+        record(
+            "complaints",
+            f"complaints {label} ({args.complaints:,})",
+            median,
+            "ms",
+            engine=engine,
+            target=f"< {TARGET_MS} ms",
+        )
 
 
 if __name__ == "__main__":

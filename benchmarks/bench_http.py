@@ -32,6 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.report import record  # noqa: E402
+
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -399,6 +401,15 @@ def main() -> None:
         )
         rows += [tuple(row) for row in json.loads(child.stdout.strip().splitlines()[-1])]
     print_table(rows)
+    for label, name, a, f in rows:
+        for what, value, unit in (
+            (f"{name}: app / floor", a["rate"] / f["rate"], "ratio"),
+            (f"{name}: app", a["rate"], "req/s"),
+            (f"{name}: app p50", a["p50"], "ms"),
+            (f"{name}: app p99", a["p99"], "ms"),
+        ):
+            target = ">= 0.5" if unit == "ratio" else ""
+            record("http", what, value, unit, engine=label, target=target)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """Benchmark: computing the composite index and rendering the management report on the demo data.
 
-Seeds the demo story into a throwaway SQLite database, then times ``index compute`` for the default
-periods (the last 24 complete months and their quarters, every group: the nightly job and what the
-report's "Recompute" job runs), one period, and the report and a CSV export as the server sees them
-(the test client, no network; best of three). Usage:
+Seeds the demo story into a throwaway SQLite database (or the empty database in DATABASE_URL),
+then times ``index compute`` for the default periods (the last 24 complete months and their
+quarters, every group: the nightly job and what the report's "Recompute" job runs), one period,
+and the report and a CSV export as the server sees them (the test client, no network; best of
+three). Usage:
 
     .venv/bin/python benchmarks/bench_index.py [CUSTOMERS]      (default: 2000, the demo size)
 """
@@ -28,7 +29,9 @@ import logging  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
+from benchmarks.report import engine_of, record  # noqa: E402
 from survey_app import create_app  # noqa: E402
+from survey_app.config import database_url  # noqa: E402
 from survey_app.demo import DEMO_USERS, seed_demo  # noqa: E402
 from survey_app.extensions import db  # noqa: E402
 from survey_app.index import services  # noqa: E402
@@ -56,12 +59,9 @@ def best_of(n: int, fn) -> float:
 def main(argv: list[str]) -> None:
     logging.disable(logging.INFO)
     size = int(argv[0]) if argv else 2000
+    url = database_url() if os.environ.get("DATABASE_URL") else f"sqlite:///{TMP / 'bench.sqlite'}"
     app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{TMP / 'bench.sqlite'}",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-        }
+        {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
     )
     rows = []
     with app.app_context():
@@ -95,10 +95,19 @@ def main(argv: list[str]) -> None:
     for label, path in PAGES:
         assert client.get(path).status_code == 200, path
         rows.append((f"GET {label}", best_of(3, lambda p=path: client.get(p)), ""))
-    print(f"index benchmark: {size:,} customers, {stored:,} stored values (SQLite)")
+    print(f"index benchmark: {size:,} customers, {stored:,} stored values ({engine_of(url)})")
     print(f"{'step':<44} {'seconds':>9}  note")
     for label, seconds, note in rows:
         print(f"{label:<44} {seconds:>9.3f}  {note}")
+        if not label.startswith("seed"):
+            unit_ms = label.startswith("GET")
+            record(
+                "index",
+                f"{'index ' if unit_ms else ''}{label} ({size:,} customers)",
+                seconds * 1000 if unit_ms else seconds,
+                "ms" if unit_ms else "s",
+                engine=engine_of(url),
+            )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ os.environ["RATELIMIT_ENABLED"] = "0"
 
 from flask_migrate import upgrade  # noqa: E402
 
+from benchmarks.report import engine_of, record  # noqa: E402
 from survey_app import create_app  # noqa: E402
 from survey_app.demo import seed_demo  # noqa: E402
 from survey_app.extensions import db  # noqa: E402
@@ -70,6 +71,13 @@ def main() -> None:
         times.sort()
         p95 = times[int(0.95 * (len(times) - 1))]
         print(f"{label:<28}{statistics.median(times):>12.1f}{p95:>10.1f}{status:>8}")
+        record(
+            "pages",
+            f"page: {label} (demo data)",
+            statistics.median(times),
+            "ms",
+            engine=engine_of(engine),
+        )
 
 
 if __name__ == "__main__":

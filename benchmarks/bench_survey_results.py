@@ -31,6 +31,7 @@ os.environ["RATELIMIT_ENABLED"] = "false"
 def main() -> None:
     from flask_migrate import upgrade
 
+    from benchmarks.report import engine_of, record
     from survey_app import create_app
     from survey_app.accounts import services as account_services
     from survey_app.config import database_url
@@ -106,6 +107,14 @@ def main() -> None:
         median = statistics.median(times)
         verdict = "ok" if median < 300 else "SLOW"
         print(f"{label:<30} {median:>10.0f} {min(times):>8.0f} {max(times):>8.0f}  {verdict}")
+        record(
+            "survey_results",
+            f"survey {label} ({RESPONSES:,} responses)",
+            median,
+            "ms",
+            engine=engine_of(url),
+            target="< 300 ms",
+        )
 
 
 if __name__ == "__main__":

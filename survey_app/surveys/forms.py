@@ -201,11 +201,14 @@ class AnswerForm(FlaskForm):
     """Fields are added per question by ``build_answer_form``."""
 
 
-def build_answer_form(questions: list[Question], prefill: dict[str, list], formdata=None):
+def build_answer_form(
+    questions: list[Question], prefill: dict[str, list], formdata=None, *, csrf: bool = True
+):
     """The answer form of one section: a field per visible question (per row for a matrix).
 
     ``prefill`` holds earlier answers (``code`` or ``code.item`` -> values), so a resumed or
-    re-shown section keeps what the respondent gave. Validation is ``validate_answers``."""
+    re-shown section keeps what the respondent gave. Validation is ``validate_answers``.
+    ``csrf=False`` for the API, which has no session (its form would otherwise start one)."""
 
     class SectionAnswerForm(AnswerForm):
         pass
@@ -257,9 +260,10 @@ def build_answer_form(questions: list[Question], prefill: dict[str, list], formd
             field = TextAreaField(question.text)
             defaults[name] = str(value[0]) if value else ""
         setattr(SectionAnswerForm, name, field)
+    meta = {} if csrf else {"csrf": False}
     if formdata is not None:
-        return SectionAnswerForm(formdata=formdata)
-    return SectionAnswerForm(formdata=None, data=defaults)
+        return SectionAnswerForm(formdata=formdata, meta=meta)
+    return SectionAnswerForm(formdata=None, data=defaults, meta=meta)
 
 
 def _scored_default(value):

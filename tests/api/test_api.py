@@ -97,6 +97,7 @@ def test_survey_response_through_invitation_once(
     payload = {"invitation_token": token, "answers": {"csat": 2, "nps": "3", "what_wrong": "Late"}}
     first = client.post("/api/v1/survey-responses", json=payload)
     assert first.status_code == 201, first.get_json()
+    assert "Set-Cookie" not in first.headers  # the API starts no session
     again = client.post("/api/v1/survey-responses", json=payload)
     assert again.status_code == 409
     assert again.get_json()["error"]["status"] == 409

@@ -1049,11 +1049,13 @@ def submit_whole(
         for value in answer_values
     ]
     if rows:
-        db.session.execute(sa.insert(Answer), rows)
+        db.session.connection().execute(Answer.__table__.insert(), rows)
     if invitation is not None:
-        used = db.session.execute(
-            _MARK_INVITATION_USED, {"invitation_id": invitation.id, "now": now}
-        ).rowcount
+        used = (
+            db.session.connection()
+            .execute(_MARK_INVITATION_USED, {"invitation_id": invitation.id, "now": now})
+            .rowcount
+        )
         if used != 1:
             db.session.rollback()
             raise AlreadyAnswered(_l("You have already answered this survey. Thank you!"))
@@ -1491,7 +1493,7 @@ def add_result_counts(questionnaire_id: int, keys: Counter, batch: int = 5000) -
         for key, n in keys.items()
     ]
     for offset in range(0, len(rows), batch):
-        db.session.execute(statement, rows[offset : offset + batch])
+        db.session.connection().execute(statement, rows[offset : offset + batch])
 
 
 def rebuild_result_counts(questionnaire: Questionnaire, batch: int = 2000) -> int:

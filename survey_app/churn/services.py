@@ -25,6 +25,8 @@ from survey_app.customers.models import CustomerValue
 from survey_app.db_types import utcnow
 from survey_app.errors import DomainError, NotFound, PermissionDenied
 from survey_app.extensions import db
+from survey_app.jobs import services as jobs
+from survey_app.jobs.models import Job
 from survey_app.surveys import queries as survey_queries
 from survey_app.surveys import services as survey_services
 from survey_app.surveys.models import Invitation as SurveyInvitation
@@ -32,6 +34,7 @@ from survey_app.taxonomy.models import Reason
 
 from .models import (
     Channel,
+    ChurnAnalysis,
     ChurnSettings,
     CohortCount,
     CustomerStatus,
@@ -91,10 +94,16 @@ class RecomputeSummary:
     holdout_concordance: float | None
 
 
-def recompute(as_of: date, *, with_risk: bool = True) -> RecomputeSummary:
+def recompute(
+    as_of: date, *, with_risk: bool = True, progress: jobs.Progress | None = None
+) -> RecomputeSummary:
     """Re-evaluate every customer as of ``as_of``: churn status, value and tier, the register of
-    losses (one entry per loss spell, kept in step), and (unless ``with_risk`` is False) the
-    at-risk scores."""
+    losses (one entry per loss spell, kept in step), (unless ``with_risk`` is False) the at-risk
+    scores, and the analysis page's figures. ``progress(done, total)`` is called after each
+    stage (a queued job commits there, so its page can show how far it has got)."""
+    total = 5 if with_risk else 4
+    step = progress or (lambda done, total: None)
+    step(0, total)
     rule = definition()
     purchases = customer_queries.purchase_frame(as_of)
     contracts = customer_queries.contract_frame()
@@ -103,6 +112,7 @@ def recompute(as_of: date, *, with_risk: bool = True) -> RecomputeSummary:
     statuses["first_purchase_on"] = first
     _store_statuses(statuses, as_of)
     _store_cohorts(churn_math.cohort_counts(purchases))
+    step(1, total)
 
     segments = customer_queries.segments()
     months = [(pd.Timestamp(as_of) - pd.DateOffset(months=12 - i)).date() for i in range(13)]
@@ -111,11 +121,18 @@ def recompute(as_of: date, *, with_risk: bool = True) -> RecomputeSummary:
     )
     retention = churn_math.yearly_retention(monthly).to_dict()
     customer_services.recompute_values(as_of, retention, purchases)
+    step(2, total)
 
     new_losses, won_back = _sync_register(spells, purchases, segments, retention)
-    run = _score_risk(purchases, statuses, spells, as_of, rule) if with_risk else None
+    step(3, total)
+    run = None
+    if with_risk:
+        run = _score_risk(purchases, statuses, spells, as_of, rule)
+        step(4, total)
+    store_analyses(as_of)
     churn_settings().recomputed_at = utcnow()
     db.session.flush()
+    step(total, total)
     counts = statuses["status"].value_counts().to_dict()
     log.info("churn recompute as of %s: %s", as_of, counts)
     return RecomputeSummary(
@@ -615,32 +632,47 @@ def linked_churn() -> LinkedChurn:
     )
 
 
-#: the linked analyses, per recompute and state of the complaints and survey responses
-_LINKED_CACHE: dict[tuple, LinkedChurn] = {}
+#: the ways the analysis page splits customers; each has its stored figures
+GROUPINGS = ("tier", "segment")
+#: months of churn and retention the page shows
+ANALYSIS_MONTHS = 12
 
 
-def _cached_linked_churn(recompute_key: tuple) -> LinkedChurn:
-    key = (
-        recompute_key[:3],
-        complaint_queries.change_stamp(),
-        survey_queries.submitted_stamp(),
-    )
-    linked = _LINKED_CACHE.get(key)
-    if linked is None:
-        linked = linked_churn()
-        while len(_LINKED_CACHE) >= 8:
-            _LINKED_CACHE.pop(next(iter(_LINKED_CACHE)))
-        _LINKED_CACHE[key] = linked
-    return linked
+def _survival_and_rates(
+    as_of: date, customers: pd.DataFrame, spells: pd.DataFrame, group_by: str, months: int
+) -> tuple:
+    """Monthly churn and retention per group (with the "all" rows) and Kaplan-Meier curves by
+    group, with the first day of the months shown."""
+    groups = customers[group_by].fillna("")
+    start = (pd.Timestamp(as_of).to_period("M") - (months - 1)).to_timestamp()
+    month_starts = [(start + pd.DateOffset(months=i)).date() for i in range(months + 1)]
+    monthly = churn_math.churn_by_month(customers["first"], spells, month_starts, groups)
+    overall = churn_math.churn_by_month(customers["first"], spells, month_starts)
+    monthly = pd.concat([overall, monthly], ignore_index=True)
+
+    first_loss = spells.groupby("customer_id")["lost_on"].min().reindex(customers.index)
+    end = first_loss.fillna(pd.Timestamp(as_of))
+    durations = (end - customers["first"]).dt.days.clip(lower=0)
+    km = survival.kaplan_meier(durations, first_loss.notna(), groups, min_group_size=5)
+    return monthly, km, month_starts
 
 
-#: the per-customer computations of the analysis page, per database and recompute: they change
-#: only when statuses are recomputed (staff edits touch reasons, which are counted fresh)
-_ANALYSIS_CACHE: dict[tuple, tuple] = {}
+def _json_numbers(values) -> list:
+    """A column as JSON-safe Python values: NaN and infinities become None (PostgreSQL's JSON
+    has no NaN)."""
+    return [
+        None if isinstance(v, float) and not np.isfinite(v) else v
+        for v in pd.Series(values).astype(object).tolist()
+    ]
 
 
-def _survival_and_rates(as_of: date, group_by: str, months: int) -> tuple:
-    """Monthly churn and retention, cohort retention and Kaplan-Meier curves."""
+def _encode_frame(frame: pd.DataFrame) -> dict:
+    return {str(c): _json_numbers(frame[c]) for c in frame.columns}
+
+
+def store_analyses(as_of: date) -> None:
+    """Compute the analysis page's figures from the stored statuses and register and store them
+    (one row per grouping), replacing those of the previous recompute."""
     from . import queries
 
     customers = queries.customer_frame()
@@ -649,48 +681,130 @@ def _survival_and_rates(as_of: date, group_by: str, months: int) -> tuple:
     # gone, and grouping them by it would make every leaver look "minor").
     tier_at_loss = spells.sort_values("lost_on").groupby("customer_id")["tier"].first()
     customers.loc[tier_at_loss.index.intersection(customers.index), "tier"] = tier_at_loss
-    groups = customers[group_by].fillna("")
-    start = (pd.Timestamp(as_of).to_period("M") - (months - 1)).to_timestamp()
-    month_starts = [(start + pd.DateOffset(months=i)).date() for i in range(months + 1)]
-    monthly = churn_math.churn_by_month(customers["first"], spells, month_starts, groups)
-    overall = churn_math.churn_by_month(customers["first"], spells, month_starts)
-    monthly = pd.concat([overall, monthly], ignore_index=True)
 
     cohort_since = (pd.Timestamp(as_of).to_period("M") - 23).to_timestamp().date()
     cohorts = churn_math.cohort_retention(queries.cohort_activity(cohort_since))
+    cohort_data = {
+        "index": [d.date().isoformat() for d in cohorts.index],
+        "columns": [int(c) for c in cohorts.columns],
+        "values": [_json_numbers(row) for row in cohorts.to_numpy(dtype=float)],
+    }
+    linked = linked_churn()
+    linked_data = {name: getattr(linked, name) for name in LinkedChurn.__dataclass_fields__}
+    db.session.execute(sa.delete(ChurnAnalysis))
+    for group_by in GROUPINGS:
+        monthly, km, month_starts = _survival_and_rates(
+            as_of, customers, spells, group_by, ANALYSIS_MONTHS
+        )
+        monthly = monthly.assign(month=[m.isoformat() for m in monthly["month"]])
+        db.session.add(
+            ChurnAnalysis(
+                group_by=group_by,
+                as_of=as_of,
+                data={
+                    "since": month_starts[0].isoformat(),
+                    "monthly": _encode_frame(monthly),
+                    "cohorts": cohort_data,
+                    "survival": {
+                        "curves": _encode_frame(km.curves),
+                        "test_statistic": km.test_statistic,
+                        "p_value": km.p_value,
+                        "degrees_of_freedom": km.degrees_of_freedom,
+                        "groups": km.groups,
+                    },
+                    "linked": linked_data,
+                },
+            )
+        )
+    db.session.flush()
 
-    first_loss = spells.groupby("customer_id")["lost_on"].min().reindex(customers.index)
-    end = first_loss.fillna(pd.Timestamp(as_of))
-    durations = (end - customers["first"]).dt.days.clip(lower=0)
-    km = survival.kaplan_meier(durations, first_loss.notna(), groups, min_group_size=5)
-    return monthly, cohorts, km, month_starts
+
+MONTHLY_COLUMNS = ("group", "month", "at_start", "lost", "won_back", "churn_rate", "retention")
+CURVE_COLUMNS = ("group", "days", "at_risk", "events", "survival", "lower", "upper")
 
 
-def analysis(group_by: str = "tier", months: int = 12) -> Analysis | None:
-    """Everything the manager's analysis page shows, as of the last recompute (None before the
-    first one). ``group_by`` is "tier" or "segment"."""
+def _decode_frame(data: dict, columns: tuple[str, ...], floats: tuple[str, ...]) -> pd.DataFrame:
+    frame = pd.DataFrame({c: data.get(c, []) for c in columns}, columns=list(columns))
+    for column in floats:
+        frame[column] = frame[column].astype(float)
+    return frame
+
+
+def analysis(group_by: str = "tier") -> Analysis | None:
+    """Everything the manager's analysis page shows: the figures stored by the last recompute
+    and the register's live counts (reasons and win-back change with staff work between
+    recomputes). None before the first recompute. ``group_by`` is "tier" or "segment"."""
     from . import queries
 
-    as_of = queries.as_of()
-    if as_of is None:
+    stored = db.session.get(ChurnAnalysis, group_by if group_by in GROUPINGS else "tier")
+    if stored is None:
         return None
-    key = (str(db.engine.url), churn_settings().recomputed_at, as_of, group_by, months)
-    heavy = _ANALYSIS_CACHE.get(key)
-    if heavy is None:
-        heavy = _survival_and_rates(as_of, group_by, months)
-        while len(_ANALYSIS_CACHE) >= 8:
-            _ANALYSIS_CACHE.pop(next(iter(_ANALYSIS_CACHE)))
-        _ANALYSIS_CACHE[key] = heavy
-    monthly, cohorts, km, month_starts = heavy
+    data = stored.data
+    monthly = _decode_frame(data["monthly"], MONTHLY_COLUMNS, ("churn_rate", "retention"))
+    monthly["month"] = [date.fromisoformat(m) for m in monthly["month"]]
+    cohort_data = data["cohorts"]
+    cohorts = pd.DataFrame(
+        cohort_data["values"],
+        index=pd.to_datetime(cohort_data["index"]),
+        columns=cohort_data["columns"],
+        dtype=float,
+    )
+    saved = data["survival"]
+    curves = (
+        _decode_frame(saved["curves"], CURVE_COLUMNS, ("days", "survival", "lower", "upper"))
+        if saved["curves"]
+        else pd.DataFrame()
+    )
+    km = survival.SurvivalResult(
+        curves=curves,
+        test_statistic=saved["test_statistic"],
+        p_value=saved["p_value"],
+        degrees_of_freedom=saved["degrees_of_freedom"],
+        groups=saved["groups"],
+    )
     return Analysis(
-        as_of=as_of,
-        group_by=group_by,
+        as_of=stored.as_of,
+        group_by=stored.group_by,
         monthly=monthly,
         cohorts=cohorts,
         survival=km,
         reasons=queries.reason_counts(),
-        value_lost=queries.value_lost_by_month(month_starts[0], as_of),
+        value_lost=queries.value_lost_by_month(date.fromisoformat(data["since"]), stored.as_of),
         win_back=queries.win_back_summary(),
         counts=queries.status_counts(),
-        linked=_cached_linked_churn(key),
+        linked=LinkedChurn(**data["linked"]),
     )
+
+
+# --- recomputation jobs --------------------------------------------------------------------------
+
+#: the kind of the churn recomputation jobs (``flask jobs work`` runs them)
+JOB_KIND = "churn"
+
+
+def request_recompute(actor: User) -> Job:
+    """Queue a recompute as of the day it runs (the button); the one already queued is returned
+    instead of a second. A running one does not count: it may have read the data too early."""
+    if not actor.has_role(Role.MANAGER):
+        raise PermissionDenied(_l("Only managers and administrators can recompute."))
+    return queue_recompute(actor.id)
+
+
+def queue_recompute(requested_by_id: int | None) -> Job:
+    """Queue a recompute after new data (an import), without checking who asked: whoever may
+    import may cause one."""
+    return jobs.request_job(JOB_KIND, requested_by_id)
+
+
+def latest_job() -> Job | None:
+    return jobs.latest_job(JOB_KIND)
+
+
+def get_job(job_id: int) -> Job | None:
+    return jobs.get_job(JOB_KIND, job_id)
+
+
+@jobs.handler(JOB_KIND)
+def _run_job(progress: jobs.Progress) -> str:
+    summary = recompute(date.today(), progress=progress)
+    return f"as of {summary.as_of}: {summary.customers} customers {summary.counts}"

@@ -131,7 +131,8 @@ def import_file(
     actor: User | None, kind: str, table: importing.Table, mapping: dict, progress=None
 ) -> importing.ImportResult:
     """Import every row or none: any bad row raises ``DomainError`` and nothing is written.
-    After transactions or contracts, churn statuses and values are recomputed."""
+    After new or changed transactions or contracts, a churn recompute (statuses, values, the
+    analysis) is queued: it runs outside the request (``flask jobs work``)."""
     if actor is not None:
         _require_importer(actor)
     checked = importing.validate(kind, table, mapping, progress)
@@ -146,7 +147,8 @@ def import_file(
     if kind in ("transactions", "contracts") and (result.created or result.updated):
         from survey_app.churn import services as churn_services
 
-        churn_services.recompute(date.today())
+        job = churn_services.queue_recompute(actor.id if actor is not None else None)
+        result.recompute_job_id = job.id
     return result
 
 

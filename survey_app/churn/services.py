@@ -14,6 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from survey_app import bulk
 from survey_app.accounts.models import Role, User
 from survey_app.analytics import churn as churn_math
 from survey_app.analytics import survival
@@ -126,10 +127,11 @@ def recompute(
     new_losses, won_back = _sync_register(spells, purchases, segments, retention)
     step(3, total)
     run = None
+    scores = survey_queries.satisfaction_scores()
     if with_risk:
-        run = _score_risk(purchases, statuses, spells, as_of, rule)
+        run = _score_risk(purchases, statuses, spells, as_of, rule, scores)
         step(4, total)
-    store_analyses(as_of)
+    store_analyses(as_of, scores)
     churn_settings().recomputed_at = utcnow()
     db.session.flush()
     step(total, total)
@@ -159,12 +161,8 @@ def _store_statuses(statuses: pd.DataFrame, as_of: date) -> None:
         "lost_on": _dates(statuses["lost_on"]),
         "returned_on": _dates(statuses["returned_on"]),
     }
-    rows = [
-        {"as_of": as_of, **dict(zip(columns, values, strict=True))}
-        for values in zip(*columns.values(), strict=True)
-    ]
-    for start in range(0, len(rows), 5000):
-        db.session.execute(CustomerStatus.__table__.insert(), rows[start : start + 5000])
+    columns["as_of"] = [as_of] * len(statuses)
+    bulk.insert_columns(CustomerStatus.__table__, columns)
 
 
 def _store_cohorts(counts: pd.DataFrame) -> None:
@@ -190,13 +188,31 @@ def _sync_register(
                 LossRecord.customer_id,
                 LossRecord.lost_on,
                 LossRecord.won_back_on,
+                LossRecord.last_value,
+                LossRecord.clv_lost,
+                LossRecord.tier,
                 LossRecord.learnt_how.is_not(None)
                 | sa.exists().where(loss_record_reasons.c.loss_record_id == LossRecord.id)
                 | sa.exists().where(WinBackAttempt.loss_record_id == LossRecord.id),
             )
         ).all(),
-        columns=["id", "customer_id", "lost_on", "won_back_on", "worked"],
+        columns=[
+            "id",
+            "customer_id",
+            "lost_on",
+            "won_back_on",
+            "last_value",
+            "clv_lost",
+            "tier",
+            "worked",
+        ],
     )
+    stored = {
+        row[0]: row[1:]
+        for row in existing[["id", "won_back_on", "last_value", "clv_lost", "tier"]].itertuples(
+            index=False, name=None
+        )
+    }
     spells = spells.copy()
     spells["lost_on"] = spells["lost_on"].dt.date
     spells["returned_on"] = [None if pd.isna(v) else v.date() for v in spells["returned_on"]]
@@ -226,15 +242,16 @@ def _sync_register(
             )
         else:
             matched.add(record_id)
-            updates.append(
-                {
-                    "id": record_id,
-                    "won_back_on": returned_on,
-                    "last_value": last_value,
-                    "clv_lost": clv,
-                    "tier": tier,
-                }
-            )
+            if stored[record_id] != (returned_on, last_value, clv, tier):  # else nothing to write
+                updates.append(
+                    {
+                        "id": record_id,
+                        "won_back_on": returned_on,
+                        "last_value": last_value,
+                        "clv_lost": clv,
+                        "tier": tier,
+                    }
+                )
     stale = existing[~existing["id"].isin(matched)] if len(existing) else existing
     worked = stale[stale["worked"].astype(bool)] if len(stale) else stale
     free = stale[~stale["worked"].astype(bool)] if len(stale) else stale
@@ -320,13 +337,11 @@ def _spell_values(
     return out
 
 
-def _score_risk(purchases, statuses, spells, as_of: date, rule) -> RiskModelRun:
+def _score_risk(purchases, statuses, spells, as_of: date, rule, scores: list) -> RiskModelRun:
     """Fit the at-risk model (validated out of time) and score every customer not lost."""
     thresholds = statuses["threshold_days"].astype(float).fillna(rule.default_days)
     complaints = pd.DataFrame(complaint_queries.complaint_days(), columns=["customer_id", "day"])
-    scores = pd.DataFrame(
-        survey_queries.satisfaction_scores(), columns=["customer_id", "day", "score"]
-    )
+    scores = pd.DataFrame(scores, columns=["customer_id", "day", "score"])
     model = survival.fit_risk_model(
         purchases,
         thresholds,
@@ -347,30 +362,23 @@ def _score_risk(purchases, statuses, spells, as_of: date, rule) -> RiskModelRun:
     drivers[drivers.index.isin(ending)] = (
         drivers[drivers.index.isin(ending)].radd("contract_ending,").str.rstrip(",")
     )
-    clv = dict(db.session.execute(sa.select(CustomerValue.customer_id, CustomerValue.clv)).all())
-    rows = []
-    for cid, p, gap, trend, why in zip(
-        covariates.index,
-        probability,
-        covariates["gap_share"],
-        covariates["spend_trend"],
-        drivers,
-        strict=True,
-    ):
-        value = max(float(clv.get(int(cid), 0)), 0.0)
-        rows.append(
-            {
-                "customer_id": int(cid),
-                "as_of": as_of,
-                "probability": float(p),
-                "value_at_risk": Decimal(f"{p * value:.2f}"),
-                "gap_ratio": float(gap),
-                "spend_trend": float(trend),
-                "drivers": why,
-            }
-        )
-    for start in range(0, len(rows), 5000):
-        db.session.execute(RiskScore.__table__.insert(), rows[start : start + 5000])
+    clv = customer_queries.raw_frame(
+        sa.select(CustomerValue.customer_id, CustomerValue.clv), ["customer_id", "clv"]
+    ).set_index("customer_id")["clv"]
+    value = clv.astype(float).reindex(covariates.index).fillna(0.0).clip(lower=0.0).to_numpy()
+    probability = np.asarray(probability, dtype=float)
+    bulk.insert_columns(
+        RiskScore.__table__,
+        {
+            "customer_id": covariates.index.astype(int).tolist(),
+            "as_of": [as_of] * len(covariates),
+            "probability": probability.tolist(),
+            "value_at_risk": [Decimal(f"{v:.2f}") for v in (probability * value).tolist()],
+            "gap_ratio": covariates["gap_share"].astype(float).tolist(),
+            "spend_trend": covariates["spend_trend"].astype(float).tolist(),
+            "drivers": drivers.tolist(),
+        },
+    )
     run = RiskModelRun(
         as_of=as_of,
         horizon_days=model.horizon_days,
@@ -600,11 +608,12 @@ def _ordered(rows: list[dict], order: tuple[str, ...]) -> list[dict]:
     return sorted(rows, key=lambda row: rank.get(row["label"], len(rank)))
 
 
-def linked_churn() -> LinkedChurn:
+def linked_churn(scores: list[tuple[int, date, float]] | None = None) -> LinkedChurn:
     """Churn rates of customers grouped by their complaints and their satisfaction, over the
     customers whose status is computed. A customer counts as churned when a loss of theirs
     began on or after their latest complaint (or last survey); one who never complained, when
-    any loss of theirs is recorded."""
+    any loss of theirs is recorded. ``scores``: ``surveys.queries.satisfaction_scores()`` when
+    the caller has read them already."""
     from . import queries
 
     universe = set(db.session.scalars(sa.select(CustomerStatus.customer_id)))
@@ -618,16 +627,19 @@ def linked_churn() -> LinkedChurn:
     by_recovery = {cid: (band, day) for cid, (_o, band, day) in complaints.items()}
     by_satisfaction = {
         cid: (band, day)
-        for cid, (band, day, _score) in survey_queries.last_satisfaction_by_customer().items()
+        for cid, (band, day, _score) in survey_queries.last_satisfaction_by_customer(scores).items()
         if cid in universe
     }
+    history = queries.loss_history()
     return LinkedChurn(
         by_complaint=_ordered(
-            queries.churn_by_label(by_complaint), (*complaint_queries.OUTCOMES, "none")
+            queries.churn_by_label(by_complaint, history), (*complaint_queries.OUTCOMES, "none")
         ),
-        by_recovery=_ordered(queries.churn_by_label(by_recovery), complaint_queries.RECOVERY_BANDS),
+        by_recovery=_ordered(
+            queries.churn_by_label(by_recovery, history), complaint_queries.RECOVERY_BANDS
+        ),
         by_satisfaction=_ordered(
-            queries.churn_by_label(by_satisfaction), survey_queries.SATISFACTION_BANDS
+            queries.churn_by_label(by_satisfaction, history), survey_queries.SATISFACTION_BANDS
         ),
     )
 
@@ -670,9 +682,10 @@ def _encode_frame(frame: pd.DataFrame) -> dict:
     return {str(c): _json_numbers(frame[c]) for c in frame.columns}
 
 
-def store_analyses(as_of: date) -> None:
+def store_analyses(as_of: date, scores: list | None = None) -> None:
     """Compute the analysis page's figures from the stored statuses and register and store them
-    (one row per grouping), replacing those of the previous recompute."""
+    (one row per grouping), replacing those of the previous recompute. ``scores``: the rows of
+    ``surveys.queries.satisfaction_scores()`` when the caller has read them already."""
     from . import queries
 
     customers = queries.customer_frame()
@@ -689,7 +702,7 @@ def store_analyses(as_of: date) -> None:
         "columns": [int(c) for c in cohorts.columns],
         "values": [_json_numbers(row) for row in cohorts.to_numpy(dtype=float)],
     }
-    linked = linked_churn()
+    linked = linked_churn(scores)
     linked_data = {name: getattr(linked, name) for name in LinkedChurn.__dataclass_fields__}
     db.session.execute(sa.delete(ChurnAnalysis))
     for group_by in GROUPINGS:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from survey_app import bulk
 from survey_app.accounts.models import Role, User
 from survey_app.analytics import value as value_math
 from survey_app.db_types import utcnow
@@ -232,33 +233,29 @@ def recompute_values(
     rfm = (scores["r"].astype(str) + scores["f"].astype(str) + scores["m"].astype(str)).reindex(
         frame.index, fill_value=""
     )
-    rows = [
+    recency = frame["recency_days"]
+    stored = bulk.insert_columns(
+        CustomerValue.__table__,
         {
-            "customer_id": int(cid),
-            "as_of": as_of,
-            "recency_days": None if pd.isna(rec) else int(rec),
-            "frequency": int(freq),
-            "monetary": Decimal(f"{mon:.2f}"),
-            "annual_margin": Decimal(f"{mar:.2f}"),
-            "retention": float(ret),
-            "clv": Decimal(f"{c:.2f}"),
-            "tier": tier,
-            "rfm": code,
-        }
-        for cid, rec, freq, mon, mar, ret, c, tier, code in zip(
-            frame.index,
-            frame["recency_days"],
-            frame["frequency"],
-            frame["monetary"],
-            frame["annual_margin"],
-            frame["retention"],
-            frame["clv"],
-            frame["tier"],
-            rfm,
-            strict=True,
-        )
-    ]
-    for start in range(0, len(rows), 5000):
-        db.session.execute(CustomerValue.__table__.insert(), rows[start : start + 5000])
+            "customer_id": frame.index.astype(int).tolist(),
+            "as_of": [as_of] * len(frame),
+            "recency_days": [
+                None if pd.isna(r) else int(r) for r in recency.astype(object).tolist()
+            ],
+            "frequency": frame["frequency"].astype(int).tolist(),
+            # cents, as the Numeric(14, 2) columns keep them
+            "monetary": _cents(frame["monetary"]),
+            "annual_margin": _cents(frame["annual_margin"]),
+            "retention": frame["retention"].astype(float).tolist(),
+            "clv": _cents(frame["clv"]),
+            "tier": frame["tier"].tolist(),
+            "rfm": rfm.tolist(),
+        },
+    )
     db.session.flush()
-    return len(rows)
+    return stored
+
+
+def _cents(values: pd.Series) -> list[Decimal]:
+    """Money amounts rounded to the cent, as the Numeric(14, 2) columns store them."""
+    return [Decimal(f"{v:.2f}") for v in values.astype(float).tolist()]

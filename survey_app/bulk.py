@@ -27,7 +27,7 @@ def insert_columns(table: sa.Table, columns: Mapping[str, Sequence]) -> int:
     for name in names:
         processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         column = list(columns[name])
-        values.append([processor(v) for v in column] if processor else column)
+        values.append(_processed(column, processor) if processor else column)
     rows = list(zip(*values, strict=True))
     if not rows:
         return 0
@@ -40,3 +40,18 @@ def insert_columns(table: sa.Table, columns: Mapping[str, Sequence]) -> int:
     for start in range(0, len(rows), BATCH):
         connection.exec_driver_sql(compiled.string, rows[start : start + BATCH])
     return len(rows)
+
+
+def _processed(column: list, processor) -> list:
+    """The column through its bind processor, once per distinct value (dates and tiers repeat
+    across thousands of rows)."""
+    done: dict = {}
+    out = []
+    for value in column:
+        try:
+            out.append(done[value])
+        except KeyError:
+            out.append(done.setdefault(value, processor(value)))
+        except TypeError:  # unhashable: convert every time
+            out.append(processor(value))
+    return out

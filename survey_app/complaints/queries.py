@@ -441,12 +441,3 @@ def complaints_of(customer_id: int, limit: int = 50) -> list[tuple[Complaint, in
         .order_by(Complaint.created_at.desc(), Complaint.id.desc())
         .limit(limit)
     ).all()
-
-
-def change_stamp() -> tuple:
-    """Changes whenever a complaint or a recovery rating is added or changed (cache key)."""
-    complaints = db.session.execute(
-        sa.select(sa.func.count(Complaint.id), sa.func.max(Complaint.updated_at))
-    ).one()
-    ratings = db.session.scalar(sa.select(sa.func.count(RecoveryRating.id)))
-    return (*complaints, ratings)

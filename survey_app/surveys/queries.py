@@ -759,12 +759,3 @@ def responses_of(customer_id: int, limit: int = 50) -> list[dict]:
         }
         for response, questionnaire, score, nps_value in rows
     ]
-
-
-def submitted_stamp() -> tuple:
-    """Changes whenever a response is submitted (cache key)."""
-    return tuple(
-        db.session.execute(
-            sa.select(sa.func.count(Response.submitted_at), sa.func.max(Response.submitted_at))
-        ).one()
-    )

@@ -121,7 +121,7 @@ def recompute(
         first, spells, months, segments.reindex(first.index).fillna("")
     )
     retention = churn_math.yearly_retention(monthly).to_dict()
-    customer_services.recompute_values(as_of, retention, purchases)
+    customer_services.recompute_values(as_of, retention, purchases, segments)
     step(2, total)
 
     new_losses, won_back = _sync_register(spells, purchases, segments, retention)

@@ -191,17 +191,23 @@ def update_value_settings(actor: User, **values) -> ValueSettings:
 
 
 def recompute_values(
-    as_of: date, retention_by_segment: dict[str, float], purchases: pd.DataFrame | None = None
+    as_of: date,
+    retention_by_segment: dict[str, float],
+    purchases: pd.DataFrame | None = None,
+    segments: pd.Series | None = None,
 ) -> int:
     """RFM, CLV and tier of every customer as of ``as_of``; replaces the stored figures.
 
     The yearly margin m of the last 365 days, the segment's yearly retention r (measured, else
     the default setting) and the settings give CLV; tiers split customers by cumulative share of
-    CLV. ``purchases`` is the frame of ``queries.purchase_frame`` when the caller has it."""
+    CLV. ``purchases`` and ``segments`` are those of ``queries.purchase_frame`` and
+    ``queries.segments`` when the caller has them."""
     settings = value_settings()
     if purchases is None:
         purchases = queries.purchase_frame(as_of)
-    frame = queries.segments().rename("segment").to_frame().join(value_math.rfm(purchases, as_of))
+    if segments is None:
+        segments = queries.segments()
+    frame = segments.rename("segment").to_frame().join(value_math.rfm(purchases, as_of))
     frame.index.name = "customer_id"
     frame[["frequency", "monetary", "annual_margin"]] = frame[
         ["frequency", "monetary", "annual_margin"]

@@ -12,7 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from survey_app.customers.models import Customer
-from survey_app.customers.queries import raw_frame
+from survey_app.customers.queries import raw_frame, utc_days
 from survey_app.db_types import utcnow
 from survey_app.extensions import db
 
@@ -703,12 +703,10 @@ def satisfaction_scores() -> list[tuple[int, date, float]]:
     )
     if frame.empty:
         return []
-    # SQLite hands back the stored UTC text, PostgreSQL aware datetimes: both to UTC days
-    days = pd.to_datetime(frame["submitted_at"], utc=True, format="ISO8601").dt.date
     return list(
         zip(
             frame["customer_id"].astype(int).tolist(),
-            days.tolist(),
+            utc_days(frame["submitted_at"]),
             frame["score"].astype(float).tolist(),
             strict=True,
         )

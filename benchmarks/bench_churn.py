@@ -2,9 +2,10 @@
 
 Seeds the demo story (customers, two years of transactions, the churn chapter) into a throwaway
 SQLite database for each size, then times the recompute and the pages as the server sees them
-(the test client, no network). "first" is the first request after the recompute; "again" the
-best of three later ones (the analysis page keeps its per-customer figures until the next
-recompute). Usage:
+(the test client, no network). The recompute includes the analysis page's figures, which it
+stores; the page only reads them and draws the charts. "first" is the first request after the
+recompute (in this process, so it also pays the first use of templates and Plotly); "again" the
+best of three later ones. Usage:
 
     .venv/bin/python benchmarks/bench_churn.py [SIZE ...]      (default: 2000 50000)
 """

@@ -96,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     from .demo import cli as demo_cli
     from .index.cli import cli as index_cli
     from .index.views import bp as index_bp
+    from .jobs.cli import cli as jobs_cli
     from .surveys.cli import cli as surveys_cli
     from .surveys.views import bp as surveys_bp
     from .taxonomy.views import bp as taxonomy_bp
@@ -116,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
         churn_cli,
         demo_cli,
         index_cli,
+        jobs_cli,
     ):
         app.register_blueprint(blueprint)
 

@@ -53,6 +53,7 @@ RULES: dict[str, frozenset | None] = {
     "churn.at_risk": STAFF_WORK,
     "churn.edit_settings": ADMIN,
     "churn.recompute_now": None,
+    "churn.job_status": MANAGEMENT,
     "taxonomy.list_reasons": ADMIN,
     "taxonomy.create_reason": ADMIN,
     "taxonomy.edit_reason": ADMIN,
@@ -202,7 +203,8 @@ def test_admin_pages_are_forbidden_to_other_roles(login, role):
 @pytest.mark.parametrize("role", ("anonymous", "staff"))
 def test_only_management_changes_index_weights_or_recomputes(app, make_user, role):
     from survey_app.extensions import db
-    from survey_app.index.models import IndexJob, WeightChange
+    from survey_app.index.models import WeightChange
+    from survey_app.jobs.models import Job
 
     client = app.test_client()
     if role != "anonymous":
@@ -215,7 +217,7 @@ def test_only_management_changes_index_weights_or_recomputes(app, make_user, rol
     assert client.post("/index/recompute", data={"csrf_token": token}).status_code == expected
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count(WeightChange.id))) == 0
-        assert db.session.scalar(db.select(db.func.count(IndexJob.id))) == 0
+        assert db.session.scalar(db.select(db.func.count(Job.id))) == 0
 
 
 # --- the API, by key ------------------------------------------------------------------------

@@ -34,10 +34,26 @@ class LossDefinition:
 
 
 def _purchase_days(purchases: pd.DataFrame, as_of: date | None = None) -> pd.DataFrame:
+    """Distinct (customer_id, purchase day) pairs, sorted by customer then day.
+
+    One sort of a packed int64 key (customer id in the high 32 bits, day number offset into the
+    low 32) instead of a frame-wide drop_duplicates and sort: millions of rows in a fraction of
+    the time."""
     days = purchases[["customer_id", "occurred_on"]]
     if as_of is not None:
         days = days[days["occurred_on"] <= pd.Timestamp(as_of)]
-    return days.drop_duplicates().sort_values(["customer_id", "occurred_on"], kind="stable")
+    day_number = days["occurred_on"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    key = (days["customer_id"].to_numpy(dtype=np.int64) << 32) | (day_number + 2**31)
+    key.sort()  # (np.unique hashes first: slower here than sorting and comparing neighbours)
+    key = key[np.concatenate(([True], key[1:] != key[:-1]))] if len(key) else key
+    return pd.DataFrame(
+        {
+            "customer_id": key >> 32,
+            "occurred_on": ((key & 0xFFFFFFFF) - 2**31)
+            .astype("datetime64[D]")
+            .astype("datetime64[ns]"),
+        }
+    )
 
 
 def rhythm_thresholds(purchases: pd.DataFrame, definition: LossDefinition) -> pd.Series:

@@ -168,6 +168,47 @@ def outcomes(index: pd.Index, spells: pd.DataFrame, snapshot: date, until: date)
     )
 
 
+#: above this many distinct event times, ``concordance`` hands over to lifelines
+_FEW_TIMES = 1000
+
+
+def concordance(durations, scores, events) -> float:
+    """Harrell's concordance index, exactly as ``lifelines.utils.concordance_index`` counts it.
+
+    A pair (i, j) is comparable when i was observed to fail first: t_i < t_j, or t_i <= t_j when
+    j is censored; it is concordant when score_i < score_j (higher scores mean longer survival)
+    and counts one half when the scores tie. C = (concordant + ties / 2) / comparable pairs.
+
+    Event times here are whole days, so there are few distinct ones: the failures before each
+    distinct time are sorted once and every subject's counts are two binary searches, instead
+    of lifelines' tree walked in Python (most of a second per call at 100,000 customers). With
+    many distinct times lifelines does the work."""
+    t = np.asarray(durations, dtype=float)
+    p = np.asarray(scores, dtype=float)
+    e = np.asarray(events).astype(bool)
+    died_t, died_p = t[e], p[e]
+    if len(np.unique(died_t)) > _FEW_TIMES:
+        return float(concordance_index(t, p, e))
+    order = np.argsort(died_t, kind="stable")
+    died_t, died_p = died_t[order], died_p[order]
+    # how many failures each subject is compared with: those strictly earlier (a failure) or
+    # not later (censored); always a prefix of the failures in time order
+    before = np.where(e, np.searchsorted(died_t, t, "left"), np.searchsorted(died_t, t, "right"))
+    pairs = int(before.sum())
+    if pairs == 0:
+        raise ZeroDivisionError("No admissable pairs in the dataset.")
+    correct = tied = 0
+    for size in np.unique(before):
+        if size == 0:
+            continue
+        earlier = np.sort(died_p[:size])
+        mine = p[before == size]
+        lower = np.searchsorted(earlier, mine, "left")
+        correct += int(lower.sum())
+        tied += int((np.searchsorted(earlier, mine, "right") - lower).sum())
+    return (correct + 0.5 * tied) / pairs
+
+
 @dataclass
 class RiskModel:
     coefficients: dict[str, float]
@@ -232,17 +273,25 @@ def fit_risk_model(
     holdout_c = None
     if early_fit is not None and holdout["event"].sum() > 0:
         hazard = early_fit.predict_partial_hazard(holdout[list(early_fit.params_.index)])
-        holdout_c = float(concordance_index(holdout["duration"], -hazard, holdout["event"]))
+        holdout_c = concordance(holdout["duration"], -hazard, holdout["event"])
     final = _fit(holdout)
     return RiskModel(
         coefficients={k: float(v) for k, v in final.params_.items()} if final is not None else {},
         train_rows=len(train),
         holdout_rows=len(holdout),
-        train_concordance=float(final.concordance_index_) if final is not None else None,
+        train_concordance=_train_concordance(final, holdout),
         holdout_concordance=holdout_c,
         horizon_days=horizon_days,
         fitter=final,
     )
+
+
+def _train_concordance(fitter: CoxPHFitter | None, frame: pd.DataFrame) -> float | None:
+    """The concordance of a fit on its own data (lifelines' ``concordance_index_``)."""
+    if fitter is None:
+        return None
+    hazard = fitter.predict_partial_hazard(frame[list(fitter.params_.index)])
+    return concordance(frame["duration"], -hazard, frame["event"])
 
 
 def risk_drivers(covariates: pd.DataFrame) -> pd.Series:

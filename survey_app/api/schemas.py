@@ -222,6 +222,13 @@ class ImportResult(ma.Schema):
     created = fields.Integer(required=True)
     updated = fields.Integer(required=True)
     unchanged = fields.Integer(required=True)
+    recompute_job_id = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "The churn recomputation queued because transactions changed (it "
+            "runs in the background); null when nothing changed or for customers."
+        },
+    )
 
 
 class CustomerItem(ma.Schema):

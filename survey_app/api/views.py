@@ -265,7 +265,8 @@ def import_customers(data):
 @_errors
 def import_transactions(data):
     """Create or update transactions, matched on `external_id`; their customers must exist.
-    Churn statuses and customer values are recomputed afterwards."""
+    When any changed, a recompute of churn statuses and customer values is queued (it runs in
+    the background; `recompute_job_id` names it) and the batch answers at once."""
     user = api_user()
     result = _retrying(
         lambda: api_services.import_records(user, "transactions", data["transactions"])

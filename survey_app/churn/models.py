@@ -209,3 +209,19 @@ class RiskModelRun(db.Model):
     train_concordance: Mapped[float | None]
     #: JSON {covariate: coefficient}
     coefficients: Mapped[str] = mapped_column(sa.Text(), default="{}")
+
+
+class ChurnAnalysis(db.Model):
+    """The analysis page's figures, computed at the end of every recompute so the page only
+    reads them: monthly churn, cohort retention, Kaplan-Meier curves with their bands and the
+    log-rank test, and churn beside complaints and satisfaction. One row per way of splitting
+    the customers; a recompute replaces them all."""
+
+    __tablename__ = "churn_analyses"
+
+    #: "tier" or "segment"
+    group_by: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    as_of: Mapped[date] = mapped_column(sa.Date())
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: the figures as JSON (``churn.services.store_analyses`` writes, ``analysis`` reads)
+    data: Mapped[dict] = mapped_column(sa.JSON())

@@ -8,6 +8,7 @@ import math
 from collections.abc import Mapping
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -207,7 +208,10 @@ def win_back_summary() -> dict:
     return out
 
 
-def churn_by_label(labels: Mapping[int, str | tuple[str, date]]) -> list[dict]:
+def churn_by_label(
+    labels: Mapping[int, str | tuple[str, date]],
+    history: tuple[set[int], pd.DataFrame] | None = None,
+) -> list[dict]:
     """Churn rate per group of customers given by the caller.
 
     ``labels`` maps a customer id to a label (how their complaint ended, the band of their
@@ -217,43 +221,58 @@ def churn_by_label(labels: Mapping[int, str | tuple[str, date]]) -> list[dict]:
     label: customers, churned, the rate and its 95% Wilson interval.
 
     This is how complaint and survey outcomes are set beside leaving without this package
-    reading their tables: the caller builds ``labels`` from its own domain."""
+    reading their tables: the caller builds ``labels`` from its own domain. ``history`` is
+    ``loss_history()`` when the caller counts several labellings of the same customers."""
     if not labels:
         return []
-    ids = list(labels)
-    lost_now: set[int] = set()
-    losses: dict[int, list[date]] = {}
-    for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
-        chunk = ids[start : start + 900]
-        lost_now.update(
-            db.session.scalars(
-                sa.select(CustomerStatus.customer_id).where(
-                    CustomerStatus.customer_id.in_(chunk), CustomerStatus.status == Status.LOST
-                )
-            )
-        )
-        for cid, lost_on in db.session.execute(
-            sa.select(LossRecord.customer_id, LossRecord.lost_on).where(
-                LossRecord.customer_id.in_(chunk)
-            )
-        ):
-            losses.setdefault(cid, []).append(lost_on)
-    groups: dict[str, list[int]] = {}
-    for cid, value in labels.items():
-        label, since = value if isinstance(value, tuple) else (value, None)
-        churned = (
-            cid in lost_now if since is None else any(day >= since for day in losses.get(cid, ()))
-        )
-        counts = groups.setdefault(label, [0, 0])
-        counts[0] += 1
-        counts[1] += churned
+    items = [(cid, *(v if isinstance(v, tuple) else (v, None))) for cid, v in labels.items()]
+    frame = pd.DataFrame(items, columns=["customer_id", "label", "since"])
+    lost_now, losses = history or loss_history(frame["customer_id"].tolist())
+    churned = frame["customer_id"].isin(lost_now).to_numpy()
+    dated = frame["since"].notna().to_numpy()
+    if dated.any() and len(losses):
+        pairs = frame.loc[dated, ["customer_id", "since"]].reset_index()
+        pairs = pairs.merge(losses, on="customer_id")
+        hit = pairs.loc[pairs["lost_on"] >= pairs["since"], "index"].unique()
+        churned = np.where(dated, frame.index.isin(hit), churned)
+    elif dated.any():
+        churned = np.where(dated, False, churned)
+    counts = (
+        frame.assign(churned=churned.astype(int))
+        .groupby("label")["churned"]
+        .agg(["size", "sum"])
+        .sort_index()
+    )
     out = []
-    for label, (n, k) in sorted(groups.items()):
+    for label, (n, k) in zip(counts.index, counts.to_numpy().tolist(), strict=True):
         low, high = wilson(k, n)
         out.append(
             {"label": label, "customers": n, "lost": k, "rate": k / n, "low": low, "high": high}
         )
     return out
+
+
+#: above this many customers, read every loss at once rather than look them up by id
+_SCAN_ABOVE = 5000
+
+
+def loss_history(ids: list[int] | None = None) -> tuple[set[int], pd.DataFrame]:
+    """Which of these customers (default: all) are lost now, and every loss of theirs
+    (customer_id, lost_on)."""
+    lost_query = sa.select(CustomerStatus.customer_id).where(CustomerStatus.status == Status.LOST)
+    loss_query = sa.select(LossRecord.customer_id, LossRecord.lost_on)
+    if ids is None or len(ids) > _SCAN_ABOVE:
+        lost_now = set(db.session.scalars(lost_query))
+        losses = raw_frame(loss_query, ["customer_id", "lost_on"])
+        losses["lost_on"] = pd.to_datetime(losses["lost_on"]).dt.date
+        return lost_now, losses
+    lost_now: set[int] = set()
+    rows = []
+    for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+        chunk = ids[start : start + 900]
+        lost_now.update(db.session.scalars(lost_query.where(CustomerStatus.customer_id.in_(chunk))))
+        rows.extend(db.session.execute(loss_query.where(LossRecord.customer_id.in_(chunk))).all())
+    return lost_now, pd.DataFrame(rows, columns=["customer_id", "lost_on"])
 
 
 def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:

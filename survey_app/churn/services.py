@@ -14,6 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from survey_app import bulk
 from survey_app.accounts.models import Role, User
 from survey_app.analytics import churn as churn_math
 from survey_app.analytics import survival
@@ -25,6 +26,8 @@ from survey_app.customers.models import CustomerValue
 from survey_app.db_types import utcnow
 from survey_app.errors import DomainError, NotFound, PermissionDenied
 from survey_app.extensions import db
+from survey_app.jobs import services as jobs
+from survey_app.jobs.models import Job
 from survey_app.surveys import queries as survey_queries
 from survey_app.surveys import services as survey_services
 from survey_app.surveys.models import Invitation as SurveyInvitation
@@ -32,6 +35,7 @@ from survey_app.taxonomy.models import Reason
 
 from .models import (
     Channel,
+    ChurnAnalysis,
     ChurnSettings,
     CohortCount,
     CustomerStatus,
@@ -91,10 +95,16 @@ class RecomputeSummary:
     holdout_concordance: float | None
 
 
-def recompute(as_of: date, *, with_risk: bool = True) -> RecomputeSummary:
+def recompute(
+    as_of: date, *, with_risk: bool = True, progress: jobs.Progress | None = None
+) -> RecomputeSummary:
     """Re-evaluate every customer as of ``as_of``: churn status, value and tier, the register of
-    losses (one entry per loss spell, kept in step), and (unless ``with_risk`` is False) the
-    at-risk scores."""
+    losses (one entry per loss spell, kept in step), (unless ``with_risk`` is False) the at-risk
+    scores, and the analysis page's figures. ``progress(done, total)`` is called after each
+    stage (a queued job commits there, so its page can show how far it has got)."""
+    total = 5 if with_risk else 4
+    step = progress or (lambda done, total: None)
+    step(0, total)
     rule = definition()
     purchases = customer_queries.purchase_frame(as_of)
     contracts = customer_queries.contract_frame()
@@ -103,6 +113,7 @@ def recompute(as_of: date, *, with_risk: bool = True) -> RecomputeSummary:
     statuses["first_purchase_on"] = first
     _store_statuses(statuses, as_of)
     _store_cohorts(churn_math.cohort_counts(purchases))
+    step(1, total)
 
     segments = customer_queries.segments()
     months = [(pd.Timestamp(as_of) - pd.DateOffset(months=12 - i)).date() for i in range(13)]
@@ -110,12 +121,20 @@ def recompute(as_of: date, *, with_risk: bool = True) -> RecomputeSummary:
         first, spells, months, segments.reindex(first.index).fillna("")
     )
     retention = churn_math.yearly_retention(monthly).to_dict()
-    customer_services.recompute_values(as_of, retention, purchases)
+    customer_services.recompute_values(as_of, retention, purchases, segments)
+    step(2, total)
 
     new_losses, won_back = _sync_register(spells, purchases, segments, retention)
-    run = _score_risk(purchases, statuses, spells, as_of, rule) if with_risk else None
+    step(3, total)
+    run = None
+    scores = survey_queries.satisfaction_scores()
+    if with_risk:
+        run = _score_risk(purchases, statuses, spells, as_of, rule, scores)
+        step(4, total)
+    store_analyses(as_of, scores)
     churn_settings().recomputed_at = utcnow()
     db.session.flush()
+    step(total, total)
     counts = statuses["status"].value_counts().to_dict()
     log.info("churn recompute as of %s: %s", as_of, counts)
     return RecomputeSummary(
@@ -142,12 +161,8 @@ def _store_statuses(statuses: pd.DataFrame, as_of: date) -> None:
         "lost_on": _dates(statuses["lost_on"]),
         "returned_on": _dates(statuses["returned_on"]),
     }
-    rows = [
-        {"as_of": as_of, **dict(zip(columns, values, strict=True))}
-        for values in zip(*columns.values(), strict=True)
-    ]
-    for start in range(0, len(rows), 5000):
-        db.session.execute(CustomerStatus.__table__.insert(), rows[start : start + 5000])
+    columns["as_of"] = [as_of] * len(statuses)
+    bulk.insert_columns(CustomerStatus.__table__, columns)
 
 
 def _store_cohorts(counts: pd.DataFrame) -> None:
@@ -173,13 +188,31 @@ def _sync_register(
                 LossRecord.customer_id,
                 LossRecord.lost_on,
                 LossRecord.won_back_on,
+                LossRecord.last_value,
+                LossRecord.clv_lost,
+                LossRecord.tier,
                 LossRecord.learnt_how.is_not(None)
                 | sa.exists().where(loss_record_reasons.c.loss_record_id == LossRecord.id)
                 | sa.exists().where(WinBackAttempt.loss_record_id == LossRecord.id),
             )
         ).all(),
-        columns=["id", "customer_id", "lost_on", "won_back_on", "worked"],
+        columns=[
+            "id",
+            "customer_id",
+            "lost_on",
+            "won_back_on",
+            "last_value",
+            "clv_lost",
+            "tier",
+            "worked",
+        ],
     )
+    stored = {
+        row[0]: row[1:]
+        for row in existing[["id", "won_back_on", "last_value", "clv_lost", "tier"]].itertuples(
+            index=False, name=None
+        )
+    }
     spells = spells.copy()
     spells["lost_on"] = spells["lost_on"].dt.date
     spells["returned_on"] = [None if pd.isna(v) else v.date() for v in spells["returned_on"]]
@@ -209,15 +242,16 @@ def _sync_register(
             )
         else:
             matched.add(record_id)
-            updates.append(
-                {
-                    "id": record_id,
-                    "won_back_on": returned_on,
-                    "last_value": last_value,
-                    "clv_lost": clv,
-                    "tier": tier,
-                }
-            )
+            if stored[record_id] != (returned_on, last_value, clv, tier):  # else nothing to write
+                updates.append(
+                    {
+                        "id": record_id,
+                        "won_back_on": returned_on,
+                        "last_value": last_value,
+                        "clv_lost": clv,
+                        "tier": tier,
+                    }
+                )
     stale = existing[~existing["id"].isin(matched)] if len(existing) else existing
     worked = stale[stale["worked"].astype(bool)] if len(stale) else stale
     free = stale[~stale["worked"].astype(bool)] if len(stale) else stale
@@ -303,13 +337,11 @@ def _spell_values(
     return out
 
 
-def _score_risk(purchases, statuses, spells, as_of: date, rule) -> RiskModelRun:
+def _score_risk(purchases, statuses, spells, as_of: date, rule, scores: list) -> RiskModelRun:
     """Fit the at-risk model (validated out of time) and score every customer not lost."""
     thresholds = statuses["threshold_days"].astype(float).fillna(rule.default_days)
     complaints = pd.DataFrame(complaint_queries.complaint_days(), columns=["customer_id", "day"])
-    scores = pd.DataFrame(
-        survey_queries.satisfaction_scores(), columns=["customer_id", "day", "score"]
-    )
+    scores = pd.DataFrame(scores, columns=["customer_id", "day", "score"])
     model = survival.fit_risk_model(
         purchases,
         thresholds,
@@ -330,30 +362,23 @@ def _score_risk(purchases, statuses, spells, as_of: date, rule) -> RiskModelRun:
     drivers[drivers.index.isin(ending)] = (
         drivers[drivers.index.isin(ending)].radd("contract_ending,").str.rstrip(",")
     )
-    clv = dict(db.session.execute(sa.select(CustomerValue.customer_id, CustomerValue.clv)).all())
-    rows = []
-    for cid, p, gap, trend, why in zip(
-        covariates.index,
-        probability,
-        covariates["gap_share"],
-        covariates["spend_trend"],
-        drivers,
-        strict=True,
-    ):
-        value = max(float(clv.get(int(cid), 0)), 0.0)
-        rows.append(
-            {
-                "customer_id": int(cid),
-                "as_of": as_of,
-                "probability": float(p),
-                "value_at_risk": Decimal(f"{p * value:.2f}"),
-                "gap_ratio": float(gap),
-                "spend_trend": float(trend),
-                "drivers": why,
-            }
-        )
-    for start in range(0, len(rows), 5000):
-        db.session.execute(RiskScore.__table__.insert(), rows[start : start + 5000])
+    clv = customer_queries.raw_frame(
+        sa.select(CustomerValue.customer_id, CustomerValue.clv), ["customer_id", "clv"]
+    ).set_index("customer_id")["clv"]
+    value = clv.astype(float).reindex(covariates.index).fillna(0.0).clip(lower=0.0).to_numpy()
+    probability = np.asarray(probability, dtype=float)
+    bulk.insert_columns(
+        RiskScore.__table__,
+        {
+            "customer_id": covariates.index.astype(int).tolist(),
+            "as_of": [as_of] * len(covariates),
+            "probability": probability.tolist(),
+            "value_at_risk": [Decimal(f"{v:.2f}") for v in (probability * value).tolist()],
+            "gap_ratio": covariates["gap_share"].astype(float).tolist(),
+            "spend_trend": covariates["spend_trend"].astype(float).tolist(),
+            "drivers": drivers.tolist(),
+        },
+    )
     run = RiskModelRun(
         as_of=as_of,
         horizon_days=model.horizon_days,
@@ -583,11 +608,12 @@ def _ordered(rows: list[dict], order: tuple[str, ...]) -> list[dict]:
     return sorted(rows, key=lambda row: rank.get(row["label"], len(rank)))
 
 
-def linked_churn() -> LinkedChurn:
+def linked_churn(scores: list[tuple[int, date, float]] | None = None) -> LinkedChurn:
     """Churn rates of customers grouped by their complaints and their satisfaction, over the
     customers whose status is computed. A customer counts as churned when a loss of theirs
     began on or after their latest complaint (or last survey); one who never complained, when
-    any loss of theirs is recorded."""
+    any loss of theirs is recorded. ``scores``: ``surveys.queries.satisfaction_scores()`` when
+    the caller has read them already."""
     from . import queries
 
     universe = set(db.session.scalars(sa.select(CustomerStatus.customer_id)))
@@ -601,46 +627,65 @@ def linked_churn() -> LinkedChurn:
     by_recovery = {cid: (band, day) for cid, (_o, band, day) in complaints.items()}
     by_satisfaction = {
         cid: (band, day)
-        for cid, (band, day, _score) in survey_queries.last_satisfaction_by_customer().items()
+        for cid, (band, day, _score) in survey_queries.last_satisfaction_by_customer(scores).items()
         if cid in universe
     }
+    history = queries.loss_history()
     return LinkedChurn(
         by_complaint=_ordered(
-            queries.churn_by_label(by_complaint), (*complaint_queries.OUTCOMES, "none")
+            queries.churn_by_label(by_complaint, history), (*complaint_queries.OUTCOMES, "none")
         ),
-        by_recovery=_ordered(queries.churn_by_label(by_recovery), complaint_queries.RECOVERY_BANDS),
+        by_recovery=_ordered(
+            queries.churn_by_label(by_recovery, history), complaint_queries.RECOVERY_BANDS
+        ),
         by_satisfaction=_ordered(
-            queries.churn_by_label(by_satisfaction), survey_queries.SATISFACTION_BANDS
+            queries.churn_by_label(by_satisfaction, history), survey_queries.SATISFACTION_BANDS
         ),
     )
 
 
-#: the linked analyses, per recompute and state of the complaints and survey responses
-_LINKED_CACHE: dict[tuple, LinkedChurn] = {}
+#: the ways the analysis page splits customers; each has its stored figures
+GROUPINGS = ("tier", "segment")
+#: months of churn and retention the page shows
+ANALYSIS_MONTHS = 12
 
 
-def _cached_linked_churn(recompute_key: tuple) -> LinkedChurn:
-    key = (
-        recompute_key[:3],
-        complaint_queries.change_stamp(),
-        survey_queries.submitted_stamp(),
-    )
-    linked = _LINKED_CACHE.get(key)
-    if linked is None:
-        linked = linked_churn()
-        while len(_LINKED_CACHE) >= 8:
-            _LINKED_CACHE.pop(next(iter(_LINKED_CACHE)))
-        _LINKED_CACHE[key] = linked
-    return linked
+def _survival_and_rates(
+    as_of: date, customers: pd.DataFrame, spells: pd.DataFrame, group_by: str, months: int
+) -> tuple:
+    """Monthly churn and retention per group (with the "all" rows) and Kaplan-Meier curves by
+    group, with the first day of the months shown."""
+    groups = customers[group_by].fillna("")
+    start = (pd.Timestamp(as_of).to_period("M") - (months - 1)).to_timestamp()
+    month_starts = [(start + pd.DateOffset(months=i)).date() for i in range(months + 1)]
+    monthly = churn_math.churn_by_month(customers["first"], spells, month_starts, groups)
+    overall = churn_math.churn_by_month(customers["first"], spells, month_starts)
+    monthly = pd.concat([overall, monthly], ignore_index=True)
+
+    first_loss = spells.groupby("customer_id")["lost_on"].min().reindex(customers.index)
+    end = first_loss.fillna(pd.Timestamp(as_of))
+    durations = (end - customers["first"]).dt.days.clip(lower=0)
+    km = survival.kaplan_meier(durations, first_loss.notna(), groups, min_group_size=5)
+    return monthly, km, month_starts
 
 
-#: the per-customer computations of the analysis page, per database and recompute: they change
-#: only when statuses are recomputed (staff edits touch reasons, which are counted fresh)
-_ANALYSIS_CACHE: dict[tuple, tuple] = {}
+def _json_numbers(values) -> list:
+    """A column as JSON-safe Python values: NaN and infinities become None (PostgreSQL's JSON
+    has no NaN)."""
+    return [
+        None if isinstance(v, float) and not np.isfinite(v) else v
+        for v in pd.Series(values).astype(object).tolist()
+    ]
 
 
-def _survival_and_rates(as_of: date, group_by: str, months: int) -> tuple:
-    """Monthly churn and retention, cohort retention and Kaplan-Meier curves."""
+def _encode_frame(frame: pd.DataFrame) -> dict:
+    return {str(c): _json_numbers(frame[c]) for c in frame.columns}
+
+
+def store_analyses(as_of: date, scores: list | None = None) -> None:
+    """Compute the analysis page's figures from the stored statuses and register and store them
+    (one row per grouping), replacing those of the previous recompute. ``scores``: the rows of
+    ``surveys.queries.satisfaction_scores()`` when the caller has read them already."""
     from . import queries
 
     customers = queries.customer_frame()
@@ -649,48 +694,130 @@ def _survival_and_rates(as_of: date, group_by: str, months: int) -> tuple:
     # gone, and grouping them by it would make every leaver look "minor").
     tier_at_loss = spells.sort_values("lost_on").groupby("customer_id")["tier"].first()
     customers.loc[tier_at_loss.index.intersection(customers.index), "tier"] = tier_at_loss
-    groups = customers[group_by].fillna("")
-    start = (pd.Timestamp(as_of).to_period("M") - (months - 1)).to_timestamp()
-    month_starts = [(start + pd.DateOffset(months=i)).date() for i in range(months + 1)]
-    monthly = churn_math.churn_by_month(customers["first"], spells, month_starts, groups)
-    overall = churn_math.churn_by_month(customers["first"], spells, month_starts)
-    monthly = pd.concat([overall, monthly], ignore_index=True)
 
     cohort_since = (pd.Timestamp(as_of).to_period("M") - 23).to_timestamp().date()
     cohorts = churn_math.cohort_retention(queries.cohort_activity(cohort_since))
+    cohort_data = {
+        "index": [d.date().isoformat() for d in cohorts.index],
+        "columns": [int(c) for c in cohorts.columns],
+        "values": [_json_numbers(row) for row in cohorts.to_numpy(dtype=float)],
+    }
+    linked = linked_churn(scores)
+    linked_data = {name: getattr(linked, name) for name in LinkedChurn.__dataclass_fields__}
+    db.session.execute(sa.delete(ChurnAnalysis))
+    for group_by in GROUPINGS:
+        monthly, km, month_starts = _survival_and_rates(
+            as_of, customers, spells, group_by, ANALYSIS_MONTHS
+        )
+        monthly = monthly.assign(month=[m.isoformat() for m in monthly["month"]])
+        db.session.add(
+            ChurnAnalysis(
+                group_by=group_by,
+                as_of=as_of,
+                data={
+                    "since": month_starts[0].isoformat(),
+                    "monthly": _encode_frame(monthly),
+                    "cohorts": cohort_data,
+                    "survival": {
+                        "curves": _encode_frame(km.curves),
+                        "test_statistic": km.test_statistic,
+                        "p_value": km.p_value,
+                        "degrees_of_freedom": km.degrees_of_freedom,
+                        "groups": km.groups,
+                    },
+                    "linked": linked_data,
+                },
+            )
+        )
+    db.session.flush()
 
-    first_loss = spells.groupby("customer_id")["lost_on"].min().reindex(customers.index)
-    end = first_loss.fillna(pd.Timestamp(as_of))
-    durations = (end - customers["first"]).dt.days.clip(lower=0)
-    km = survival.kaplan_meier(durations, first_loss.notna(), groups, min_group_size=5)
-    return monthly, cohorts, km, month_starts
+
+MONTHLY_COLUMNS = ("group", "month", "at_start", "lost", "won_back", "churn_rate", "retention")
+CURVE_COLUMNS = ("group", "days", "at_risk", "events", "survival", "lower", "upper")
 
 
-def analysis(group_by: str = "tier", months: int = 12) -> Analysis | None:
-    """Everything the manager's analysis page shows, as of the last recompute (None before the
-    first one). ``group_by`` is "tier" or "segment"."""
+def _decode_frame(data: dict, columns: tuple[str, ...], floats: tuple[str, ...]) -> pd.DataFrame:
+    frame = pd.DataFrame({c: data.get(c, []) for c in columns}, columns=list(columns))
+    for column in floats:
+        frame[column] = frame[column].astype(float)
+    return frame
+
+
+def analysis(group_by: str = "tier") -> Analysis | None:
+    """Everything the manager's analysis page shows: the figures stored by the last recompute
+    and the register's live counts (reasons and win-back change with staff work between
+    recomputes). None before the first recompute. ``group_by`` is "tier" or "segment"."""
     from . import queries
 
-    as_of = queries.as_of()
-    if as_of is None:
+    stored = db.session.get(ChurnAnalysis, group_by if group_by in GROUPINGS else "tier")
+    if stored is None:
         return None
-    key = (str(db.engine.url), churn_settings().recomputed_at, as_of, group_by, months)
-    heavy = _ANALYSIS_CACHE.get(key)
-    if heavy is None:
-        heavy = _survival_and_rates(as_of, group_by, months)
-        while len(_ANALYSIS_CACHE) >= 8:
-            _ANALYSIS_CACHE.pop(next(iter(_ANALYSIS_CACHE)))
-        _ANALYSIS_CACHE[key] = heavy
-    monthly, cohorts, km, month_starts = heavy
+    data = stored.data
+    monthly = _decode_frame(data["monthly"], MONTHLY_COLUMNS, ("churn_rate", "retention"))
+    monthly["month"] = [date.fromisoformat(m) for m in monthly["month"]]
+    cohort_data = data["cohorts"]
+    cohorts = pd.DataFrame(
+        cohort_data["values"],
+        index=pd.to_datetime(cohort_data["index"]),
+        columns=cohort_data["columns"],
+        dtype=float,
+    )
+    saved = data["survival"]
+    curves = (
+        _decode_frame(saved["curves"], CURVE_COLUMNS, ("days", "survival", "lower", "upper"))
+        if saved["curves"]
+        else pd.DataFrame()
+    )
+    km = survival.SurvivalResult(
+        curves=curves,
+        test_statistic=saved["test_statistic"],
+        p_value=saved["p_value"],
+        degrees_of_freedom=saved["degrees_of_freedom"],
+        groups=saved["groups"],
+    )
     return Analysis(
-        as_of=as_of,
-        group_by=group_by,
+        as_of=stored.as_of,
+        group_by=stored.group_by,
         monthly=monthly,
         cohorts=cohorts,
         survival=km,
         reasons=queries.reason_counts(),
-        value_lost=queries.value_lost_by_month(month_starts[0], as_of),
+        value_lost=queries.value_lost_by_month(date.fromisoformat(data["since"]), stored.as_of),
         win_back=queries.win_back_summary(),
         counts=queries.status_counts(),
-        linked=_cached_linked_churn(key),
+        linked=LinkedChurn(**data["linked"]),
     )
+
+
+# --- recomputation jobs --------------------------------------------------------------------------
+
+#: the kind of the churn recomputation jobs (``flask jobs work`` runs them)
+JOB_KIND = "churn"
+
+
+def request_recompute(actor: User) -> Job:
+    """Queue a recompute as of the day it runs (the button); the one already queued is returned
+    instead of a second. A running one does not count: it may have read the data too early."""
+    if not actor.has_role(Role.MANAGER):
+        raise PermissionDenied(_l("Only managers and administrators can recompute."))
+    return queue_recompute(actor.id)
+
+
+def queue_recompute(requested_by_id: int | None) -> Job:
+    """Queue a recompute after new data (an import), without checking who asked: whoever may
+    import may cause one."""
+    return jobs.request_job(JOB_KIND, requested_by_id)
+
+
+def latest_job() -> Job | None:
+    return jobs.latest_job(JOB_KIND)
+
+
+def get_job(job_id: int) -> Job | None:
+    return jobs.get_job(JOB_KIND, job_id)
+
+
+@jobs.handler(JOB_KIND)
+def _run_job(progress: jobs.Progress) -> str:
+    summary = recompute(date.today(), progress=progress)
+    return f"as of {summary.as_of}: {summary.customers} customers {summary.counts}"

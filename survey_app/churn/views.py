@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import pgettext
 from flask_login import current_user
@@ -13,7 +13,7 @@ from survey_app.errors import DomainError
 from survey_app.exports import csv_response
 from survey_app.extensions import db
 from survey_app.forms_util import attach_error, page_arg, page_size
-from survey_app.security import roles_required
+from survey_app.security import roles_required, safe_next
 from survey_app.taxonomy import services as taxonomy_services
 
 from . import presenters, queries, services
@@ -215,6 +215,7 @@ def analysis():
         result=result,
         group_by=group_by,
         view=presenters.analysis_view(result) if result else None,
+        job=services.latest_job(),
     )
 
 
@@ -259,16 +260,26 @@ def edit_settings():
             db.session.commit()
             flash(_("Definition saved. Recompute to apply it."), "success")
             return redirect(url_for("churn.edit_settings"))
-    return render_template("churn/settings.html", form=form, as_of=queries.as_of())
+    return render_template(
+        "churn/settings.html", form=form, as_of=queries.as_of(), job=services.latest_job()
+    )
 
 
 @bp.post("/recompute")
-@roles_required(Role.ADMIN)
+@roles_required(Role.MANAGER)
 def recompute_now():
-    summary = services.recompute(date.today())
+    job = services.request_recompute(current_user)
     db.session.commit()
-    flash(
-        _("Recomputed %(n)d customers as of %(date)s.", n=summary.customers, date=summary.as_of),
-        "success",
+    flash(_("Recomputation #%(id)s queued.", id=job.id), "success")
+    return redirect(safe_next(request.form.get("next"), url_for("churn.edit_settings")))
+
+
+@bp.get("/jobs/<int:job_id>")
+@roles_required(Role.MANAGER)
+def job_status(job_id: int):
+    job = services.get_job(job_id)
+    if job is None:
+        return jsonify(error={"status": 404, "message": _("No such job.")}), 404
+    return jsonify(
+        id=job.id, status=job.status.value, done=job.done, total=job.total, message=job.message
     )
-    return redirect(url_for("churn.edit_settings"))

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from survey_app.analytics import complaints as stats
 from survey_app.customers.models import Customer, Transaction
+from survey_app.customers.queries import raw_frame, utc_days
 from survey_app.db_types import UTCDateTime
 from survey_app.extensions import db
 from survey_app.taxonomy.models import Reason
@@ -413,23 +414,40 @@ def latest_complaint_by_customer() -> dict[int, tuple[str, str, date]]:
         .where(Complaint.customer_id.is_not(None), Complaint.merged_into_id.is_(None))
         .subquery()
     )
-    rows = db.session.execute(
+    frame = raw_frame(
         sa.select(ranked.c.customer_id, ranked.c.outcome, ranked.c.band, ranked.c.created_at).where(
             ranked.c.rank == 1
-        )
+        ),
+        ["customer_id", "outcome", "band", "created_at"],
     )
-    return {cid: (outcome, band, created.date()) for cid, outcome, band, created in rows}
+    if frame.empty:
+        return {}
+    return {
+        cid: (outcome, band, day)
+        for cid, outcome, band, day in zip(
+            frame["customer_id"].astype(int).tolist(),
+            frame["outcome"].tolist(),
+            frame["band"].tolist(),
+            utc_days(frame["created_at"]),
+            strict=True,
+        )
+    }
 
 
 def complaint_days() -> list[tuple[int, date]]:
     """(customer id, day received) of every complaint of a known customer (merged ones aside):
     what the at-risk model reads as of each snapshot."""
-    rows = db.session.execute(
+    frame = raw_frame(
         sa.select(Complaint.customer_id, Complaint.created_at)
         .where(Complaint.customer_id.is_not(None), Complaint.merged_into_id.is_(None))
-        .order_by(Complaint.created_at)
+        .order_by(Complaint.created_at, Complaint.id),
+        ["customer_id", "created_at"],
     )
-    return [(cid, created.date()) for cid, created in rows]
+    if frame.empty:
+        return []
+    return list(
+        zip(frame["customer_id"].astype(int).tolist(), utc_days(frame["created_at"]), strict=True)
+    )
 
 
 def complaints_of(customer_id: int, limit: int = 50) -> list[tuple[Complaint, int | None]]:
@@ -441,12 +459,3 @@ def complaints_of(customer_id: int, limit: int = 50) -> list[tuple[Complaint, in
         .order_by(Complaint.created_at.desc(), Complaint.id.desc())
         .limit(limit)
     ).all()
-
-
-def change_stamp() -> tuple:
-    """Changes whenever a complaint or a recovery rating is added or changed (cache key)."""
-    complaints = db.session.execute(
-        sa.select(sa.func.count(Complaint.id), sa.func.max(Complaint.updated_at))
-    ).one()
-    ratings = db.session.scalar(sa.select(sa.func.count(RecoveryRating.id)))
-    return (*complaints, ratings)

@@ -97,6 +97,8 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    #: the churn recomputation queued because transactions or contracts changed
+    recompute_job_id: int | None = None
 
 
 def _cell(value) -> str:

@@ -201,6 +201,12 @@ def raw_frame(statement, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def utc_days(values: pd.Series) -> list[date]:
+    """The UTC day of each timestamp of a ``raw_frame`` column: SQLite hands back the stored
+    UTC text, PostgreSQL aware datetimes."""
+    return pd.to_datetime(values, utc=True, format="ISO8601").dt.date.tolist()
+
+
 def purchase_frame(as_of: date | None = None) -> pd.DataFrame:
     """Every purchase (up to ``as_of``) as customer_id, occurred_on, amount, margin: the columns
     churn and value need. Runs on the session's connection, so it sees uncommitted imports."""

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from survey_app import bulk
 from survey_app.accounts.models import Role, User
 from survey_app.analytics import value as value_math
 from survey_app.db_types import utcnow
@@ -131,7 +132,8 @@ def import_file(
     actor: User | None, kind: str, table: importing.Table, mapping: dict, progress=None
 ) -> importing.ImportResult:
     """Import every row or none: any bad row raises ``DomainError`` and nothing is written.
-    After transactions or contracts, churn statuses and values are recomputed."""
+    After new or changed transactions or contracts, a churn recompute (statuses, values, the
+    analysis) is queued: it runs outside the request (``flask jobs work``)."""
     if actor is not None:
         _require_importer(actor)
     checked = importing.validate(kind, table, mapping, progress)
@@ -146,7 +148,8 @@ def import_file(
     if kind in ("transactions", "contracts") and (result.created or result.updated):
         from survey_app.churn import services as churn_services
 
-        churn_services.recompute(date.today())
+        job = churn_services.queue_recompute(actor.id if actor is not None else None)
+        result.recompute_job_id = job.id
     return result
 
 
@@ -188,17 +191,23 @@ def update_value_settings(actor: User, **values) -> ValueSettings:
 
 
 def recompute_values(
-    as_of: date, retention_by_segment: dict[str, float], purchases: pd.DataFrame | None = None
+    as_of: date,
+    retention_by_segment: dict[str, float],
+    purchases: pd.DataFrame | None = None,
+    segments: pd.Series | None = None,
 ) -> int:
     """RFM, CLV and tier of every customer as of ``as_of``; replaces the stored figures.
 
     The yearly margin m of the last 365 days, the segment's yearly retention r (measured, else
     the default setting) and the settings give CLV; tiers split customers by cumulative share of
-    CLV. ``purchases`` is the frame of ``queries.purchase_frame`` when the caller has it."""
+    CLV. ``purchases`` and ``segments`` are those of ``queries.purchase_frame`` and
+    ``queries.segments`` when the caller has them."""
     settings = value_settings()
     if purchases is None:
         purchases = queries.purchase_frame(as_of)
-    frame = queries.segments().rename("segment").to_frame().join(value_math.rfm(purchases, as_of))
+    if segments is None:
+        segments = queries.segments()
+    frame = segments.rename("segment").to_frame().join(value_math.rfm(purchases, as_of))
     frame.index.name = "customer_id"
     frame[["frequency", "monetary", "annual_margin"]] = frame[
         ["frequency", "monetary", "annual_margin"]
@@ -230,33 +239,29 @@ def recompute_values(
     rfm = (scores["r"].astype(str) + scores["f"].astype(str) + scores["m"].astype(str)).reindex(
         frame.index, fill_value=""
     )
-    rows = [
+    recency = frame["recency_days"]
+    stored = bulk.insert_columns(
+        CustomerValue.__table__,
         {
-            "customer_id": int(cid),
-            "as_of": as_of,
-            "recency_days": None if pd.isna(rec) else int(rec),
-            "frequency": int(freq),
-            "monetary": Decimal(f"{mon:.2f}"),
-            "annual_margin": Decimal(f"{mar:.2f}"),
-            "retention": float(ret),
-            "clv": Decimal(f"{c:.2f}"),
-            "tier": tier,
-            "rfm": code,
-        }
-        for cid, rec, freq, mon, mar, ret, c, tier, code in zip(
-            frame.index,
-            frame["recency_days"],
-            frame["frequency"],
-            frame["monetary"],
-            frame["annual_margin"],
-            frame["retention"],
-            frame["clv"],
-            frame["tier"],
-            rfm,
-            strict=True,
-        )
-    ]
-    for start in range(0, len(rows), 5000):
-        db.session.execute(CustomerValue.__table__.insert(), rows[start : start + 5000])
+            "customer_id": frame.index.astype(int).tolist(),
+            "as_of": [as_of] * len(frame),
+            "recency_days": [
+                None if pd.isna(r) else int(r) for r in recency.astype(object).tolist()
+            ],
+            "frequency": frame["frequency"].astype(int).tolist(),
+            # cents, as the Numeric(14, 2) columns keep them
+            "monetary": _cents(frame["monetary"]),
+            "annual_margin": _cents(frame["annual_margin"]),
+            "retention": frame["retention"].astype(float).tolist(),
+            "clv": _cents(frame["clv"]),
+            "tier": frame["tier"].tolist(),
+            "rfm": rfm.tolist(),
+        },
+    )
     db.session.flush()
-    return len(rows)
+    return stored
+
+
+def _cents(values: pd.Series) -> list[Decimal]:
+    """Money amounts rounded to the cent, as the Numeric(14, 2) columns store them."""
+    return [Decimal(f"{v:.2f}") for v in values.astype(float).tolist()]

@@ -194,6 +194,15 @@ def import_review(token: str):
                     ),
                     "success",
                 )
+                if result.recompute_job_id is not None:
+                    flash(
+                        _(
+                            "Churn statuses, values and the analysis will be recomputed in the "
+                            "background (recomputation #%(id)s).",
+                            id=result.recompute_job_id,
+                        ),
+                        "info",
+                    )
                 return redirect(url_for("customers.list_customers"))
             checked = services.check_file(kind, table, mapping)
         except DomainError as error:

@@ -10,9 +10,9 @@ import pandas as pd
 from flask import Blueprint
 
 from survey_app.analytics import pls
-from survey_app.db_types import utcnow
 from survey_app.extensions import db
 from survey_app.index import services
+from survey_app.jobs import services as jobs
 
 cli = Blueprint("index_cli", __name__, cli_group="index")
 
@@ -191,12 +191,6 @@ def estimate_command(data_path, model_path, resamples, seed, missing, tol, max_i
     click.echo(json.dumps(result_json(result, boot), indent=2, allow_nan=False))
 
 
-def _default_as_of():
-    from survey_app.churn import queries as churn_queries
-
-    return churn_queries.as_of() or utcnow().date()
-
-
 @cli.cli.command("compute")
 @click.option(
     "--period",
@@ -208,7 +202,9 @@ def compute_command(period) -> None:
     weights in force now."""
     try:
         periods = (
-            [services.parse_period(period)] if period else services.recent_periods(_default_as_of())
+            [services.parse_period(period)]
+            if period
+            else services.recent_periods(services.default_as_of())
         )
     except services.IndexRuleError as error:
         raise click.BadParameter(str(error), param_hint="--period") from None
@@ -220,12 +216,9 @@ def compute_command(period) -> None:
 
 @cli.cli.command("work")
 def work_command() -> None:
-    """Run the recomputations queued from the report (run it every minute from cron or a
-    systemd timer); each job's progress is written to the database for the page to show."""
-    ran = 0
-    while (job := services.claim_job()) is not None:
-        db.session.commit()
-        ran += 1
-        services.run_job(job, _default_as_of())
-        db.session.commit()
-    click.echo(f"{ran} job(s) run")
+    """Run the index recomputations queued from the report (``flask jobs work`` runs these and
+    every other kind of queued job)."""
+    ran, failed = jobs.work((services.JOB_KIND,))
+    click.echo(f"{ran} job(s) run" + (f", {failed} failed" if failed else ""))
+    if failed:
+        raise SystemExit(1)

@@ -1,9 +1,8 @@
 """The composite satisfaction index: its weights, their history, the stored values per period and
-group, and recomputation jobs."""
+group (recomputation jobs: ``survey_app.jobs``)."""
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -20,13 +19,6 @@ def _enum(cls, length: int = 20):
     return sa.Enum(
         cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
     )
-
-
-class JobStatus(enum.Enum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
 
 
 class IndexSettings(db.Model):
@@ -112,24 +104,3 @@ class IndexValue(db.Model):
     @property
     def negative_weights(self) -> dict:
         return (self.details or {}).get("negative_weights") or {}
-
-
-class IndexJob(db.Model):
-    """A recomputation asked for on the report, processed outside the web request by
-    ``flask index work`` (or ``flask index compute``); the page polls its progress."""
-
-    __tablename__ = "index_jobs"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    status: Mapped[JobStatus] = mapped_column(_enum(JobStatus), default=JobStatus.QUEUED)
-    requested_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL")
-    )
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    done: Mapped[int] = mapped_column(default=0)
-    total: Mapped[int] = mapped_column(default=0)
-    message: Mapped[str] = mapped_column(sa.Text(), default="")
-
-    requested_by = relationship("User")

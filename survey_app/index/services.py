@@ -24,9 +24,11 @@ from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
 from survey_app.errors import DomainError
 from survey_app.extensions import db
+from survey_app.jobs import services as jobs
+from survey_app.jobs.models import Job
 from survey_app.surveys import queries as survey_queries
 
-from .models import IndexJob, IndexSettings, IndexValue, JobStatus, WeightChange
+from .models import IndexSettings, IndexValue, WeightChange
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ BOOTSTRAP_RESAMPLES = 100
 BOOTSTRAP_SEED = 2026
 #: how many months (and the quarters they make) `index compute` covers by default
 DEFAULT_MONTHS = 24
+#: the kind of the index's recomputation jobs
+JOB_KIND = "index"
 
 
 class IndexRuleError(DomainError):
@@ -446,82 +450,32 @@ def validity_bands(sat: Satisfaction) -> list[dict]:
 # --- jobs ----------------------------------------------------------------------------------------
 
 
-def request_recompute(actor: User) -> IndexJob:
-    """Queue a recomputation (processed by ``flask index work``); an already queued or running
+def default_as_of() -> date:
+    """The date the index is computed up to: that of the last churn recompute, else today."""
+    return churn_queries.as_of() or utcnow().date()
+
+
+def request_recompute(actor: User) -> Job:
+    """Queue a recomputation (processed by ``flask jobs work``); an already queued or running
     job is returned instead of a second one."""
     if not actor.has_role(Role.MANAGER):
         raise IndexRuleError(_l("Only managers may recompute the index."))
-    pending = db.session.scalar(
-        sa.select(IndexJob)
-        .where(IndexJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
-        .order_by(IndexJob.id)
-        .limit(1)
-    )
-    if pending is not None and _stale(pending):
-        # its worker died (the machine restarted mid-run): record that and queue a new one
-        pending.status, pending.finished_at = JobStatus.FAILED, utcnow()
-        pending.message = "interrupted: no progress for an hour"
-        pending = None
-    if pending is not None:
-        return pending
-    job = IndexJob(requested_by_id=actor.id)
-    db.session.add(job)
-    db.session.flush()
-    return job
+    return jobs.request_job(JOB_KIND, actor.id, join_running=True)
 
 
-#: a running job that started longer ago than this is taken to be interrupted
-STALE_AFTER = timedelta(hours=1)
+def latest_job() -> Job | None:
+    return jobs.latest_job(JOB_KIND)
 
 
-def _stale(job: IndexJob) -> bool:
-    return job.status == JobStatus.RUNNING and (
-        job.started_at is None or job.started_at < utcnow() - STALE_AFTER
-    )
+def get_job(job_id: int) -> Job | None:
+    return jobs.get_job(JOB_KIND, job_id)
 
 
-def latest_job() -> IndexJob | None:
-    return db.session.scalar(sa.select(IndexJob).order_by(IndexJob.id.desc()).limit(1))
-
-
-def get_job(job_id: int) -> IndexJob | None:
-    return db.session.get(IndexJob, job_id)
-
-
-def claim_job() -> IndexJob | None:
-    """Take the oldest queued job: an UPDATE ... WHERE status = 'queued' so two workers never
-    run the same job. The caller commits."""
-    for job_id in db.session.scalars(
-        sa.select(IndexJob.id).where(IndexJob.status == JobStatus.QUEUED).order_by(IndexJob.id)
-    ):
-        claimed = db.session.execute(
-            sa.update(IndexJob)
-            .where(IndexJob.id == job_id, IndexJob.status == JobStatus.QUEUED)
-            .values(status=JobStatus.RUNNING, started_at=utcnow())
-        ).rowcount
-        if claimed:
-            return db.session.get(IndexJob, job_id)
-    return None
-
-
-def run_job(job: IndexJob, as_of: date) -> None:
-    """Recompute the default periods for a claimed job, committing its progress after every
-    period so the report can show it; a failure is recorded on the job."""
-    periods = recent_periods(as_of)
-    job.total = len(periods)
-    db.session.commit()
-
-    def progress(done: int, total: int) -> None:
-        job.done = done
-        db.session.commit()
-
-    try:
-        compute(periods, progress=progress)
-    except Exception as error:  # recorded on the job for the page, then re-raised
-        db.session.rollback()
-        job = db.session.get(IndexJob, job.id)
-        job.status, job.finished_at, job.message = JobStatus.FAILED, utcnow(), str(error)[:500]
-        db.session.commit()
-        raise
-    job.status, job.finished_at = JobStatus.DONE, utcnow()
-    db.session.flush()
+@jobs.handler(JOB_KIND)
+def _run_job(progress: jobs.Progress) -> str:
+    """Recompute the default periods, committing after every period so the report shows the
+    progress."""
+    periods = recent_periods(default_as_of())
+    progress(0, len(periods))
+    summary = compute(periods, progress=progress)
+    return f"{summary.values} values for {summary.periods} periods"

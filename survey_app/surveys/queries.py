@@ -12,6 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from survey_app.customers.models import Customer
+from survey_app.customers.queries import raw_frame, utc_days
 from survey_app.db_types import utcnow
 from survey_app.extensions import db
 
@@ -694,35 +695,39 @@ def satisfaction_scores() -> list[tuple[int, date, float]]:
     """(customer id, day, satisfaction score on 0-1) of every submitted satisfaction survey of
     a known customer, oldest first: what the at-risk model reads as of each snapshot."""
     per_response = _satisfaction_per_response()
-    rows = db.session.execute(
+    frame = raw_frame(
         sa.select(
             per_response.c.customer_id, per_response.c.submitted_at, per_response.c.score
-        ).order_by(per_response.c.submitted_at, per_response.c.response_id)
+        ).order_by(per_response.c.submitted_at, per_response.c.response_id),
+        ["customer_id", "submitted_at", "score"],
     )
-    return [(cid, at.date(), float(value)) for cid, at, value in rows]
+    if frame.empty:
+        return []
+    return list(
+        zip(
+            frame["customer_id"].astype(int).tolist(),
+            utc_days(frame["submitted_at"]),
+            frame["score"].astype(float).tolist(),
+            strict=True,
+        )
+    )
 
 
-def last_satisfaction_by_customer() -> dict[int, tuple[str, date, float]]:
+def satisfaction_band(score: float) -> str:
+    """The band of a 0-1 satisfaction score: low (< 0.5), medium (< 0.75) or high."""
+    return "low" if score < 0.5 else "medium" if score < 0.75 else "high"
+
+
+def last_satisfaction_by_customer(
+    scores: list[tuple[int, date, float]] | None = None,
+) -> dict[int, tuple[str, date, float]]:
     """Per customer: the band of their last submitted survey's satisfaction score (see
-    ``_satisfaction_per_response``), its day and the score. Bands: low (< 0.5), medium
-    (< 0.75) and high."""
-    per_response = _satisfaction_per_response()
-    ranked = sa.select(
-        per_response,
-        sa.func.row_number()
-        .over(
-            partition_by=per_response.c.customer_id,
-            order_by=(per_response.c.submitted_at.desc(), per_response.c.response_id.desc()),
-        )
-        .label("rank"),
-    ).subquery()
-    band = sa.case((ranked.c.score < 0.5, "low"), (ranked.c.score < 0.75, "medium"), else_="high")
-    rows = db.session.execute(
-        sa.select(ranked.c.customer_id, band, ranked.c.submitted_at, ranked.c.score).where(
-            ranked.c.rank == 1
-        )
-    )
-    return {cid: (label, day.date(), float(value)) for cid, label, day, value in rows}
+    ``_satisfaction_per_response`` and ``satisfaction_band``), its day and the score. ``scores``
+    are the rows of ``satisfaction_scores()`` when the caller has read them already."""
+    last: dict[int, tuple[str, date, float]] = {}
+    for cid, day, score in satisfaction_scores() if scores is None else scores:
+        last[cid] = (satisfaction_band(score), day, score)  # oldest first: the last one stays
+    return last
 
 
 def responses_of(customer_id: int, limit: int = 50) -> list[dict]:
@@ -752,12 +757,3 @@ def responses_of(customer_id: int, limit: int = 50) -> list[dict]:
         }
         for response, questionnaire, score, nps_value in rows
     ]
-
-
-def submitted_stamp() -> tuple:
-    """Changes whenever a response is submitted (cache key)."""
-    return tuple(
-        db.session.execute(
-            sa.select(sa.func.count(Response.submitted_at), sa.func.max(Response.submitted_at))
-        ).one()
-    )

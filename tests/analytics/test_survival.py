@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from survey_app.analytics import survival
 from survey_app.analytics.churn import LossDefinition, rhythm_spells, rhythm_thresholds
 from survey_app.analytics.survival import (
     fit_risk_model,
@@ -234,3 +235,37 @@ def test_risk_model_learns_that_complainers_leave():
     )
     for name, value in by_hand.params_.items():
         assert model.coefficients[name] == pytest.approx(value, rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_concordance_counts_pairs_and_ties_as_lifelines_does(seed):
+    from lifelines.utils import concordance_index
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    days = rng.integers(1, 60, n).astype(float)  # whole days: many tied times
+    events = rng.random(n) < 0.4
+    scores = np.round(rng.normal(size=n) - days / 30, 1)  # rounded: many tied scores
+    expected = concordance_index(days, scores, events)
+    assert survival.concordance(days, scores, events) == pytest.approx(expected, abs=1e-12)
+    # many distinct times: lifelines does the work, same answer
+    exact = rng.random(n) * 100
+    assert survival.concordance(exact, scores, events) == pytest.approx(
+        concordance_index(exact, scores, events), abs=1e-12
+    )
+
+
+def test_concordance_of_a_fit_matches_the_fitters_own():
+    from lifelines import CoxPHFitter
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=800)
+    days = np.ceil(rng.exponential(60 * np.exp(-0.7 * x))).clip(1, 180)
+    frame = pd.DataFrame({"x": x, "duration": days, "event": (days < 180).astype(int)})
+    fitter = CoxPHFitter().fit(frame, "duration", "event")
+    hazard = fitter.predict_partial_hazard(frame[["x"]])
+    assert survival.concordance(frame["duration"], -hazard, frame["event"]) == pytest.approx(
+        fitter.concordance_index_, abs=1e-12
+    )
+    with pytest.raises(ZeroDivisionError):
+        survival.concordance([1.0, 2.0], [0.1, 0.2], [0, 0])

@@ -147,12 +147,27 @@ def test_imports_are_idempotent_by_external_id(app, client, api_key):
         ]
     }
     first = client.post("/api/v1/customers/import", json=customers, headers=headers)
-    assert first.get_json() == {"created": 2, "updated": 0, "unchanged": 0}
+    assert first.get_json() == {
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "recompute_job_id": None,
+    }
     again = client.post("/api/v1/customers/import", json=customers, headers=headers)
-    assert again.get_json() == {"created": 0, "updated": 0, "unchanged": 2}
+    assert again.get_json() == {
+        "created": 0,
+        "updated": 0,
+        "unchanged": 2,
+        "recompute_job_id": None,
+    }
     customers["customers"][1]["name"] = "Beta Ltd"
     changed = client.post("/api/v1/customers/import", json=customers, headers=headers)
-    assert changed.get_json() == {"created": 0, "updated": 1, "unchanged": 1}
+    assert changed.get_json() == {
+        "created": 0,
+        "updated": 1,
+        "unchanged": 1,
+        "recompute_job_id": None,
+    }
 
     sales = {
         "transactions": [
@@ -172,16 +187,26 @@ def test_imports_are_idempotent_by_external_id(app, client, api_key):
             },
         ]
     }
-    assert client.post("/api/v1/transactions/import", json=sales, headers=headers).get_json() == {
-        "created": 2,
-        "updated": 0,
-        "unchanged": 0,
-    }
+    created = client.post("/api/v1/transactions/import", json=sales, headers=headers).get_json()
+    job_id = created.pop("recompute_job_id")
+    assert created == {"created": 2, "updated": 0, "unchanged": 0}
+    with app.app_context():
+        from survey_app.churn import services as churn_services
+        from survey_app.churn.models import CustomerStatus
+        from survey_app.jobs.models import JobStatus
+
+        job = churn_services.get_job(job_id)
+        assert job.status == JobStatus.QUEUED  # the batch answered without recomputing
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomerStatus)) == 0
     assert client.post("/api/v1/transactions/import", json=sales, headers=headers).get_json() == {
         "created": 0,
         "updated": 0,
         "unchanged": 2,
+        "recompute_job_id": None,
     }
+    sales["transactions"][1]["amount"] = 60
+    changed = client.post("/api/v1/transactions/import", json=sales, headers=headers).get_json()
+    assert changed["updated"] == 1 and changed["recompute_job_id"] == job_id  # joins the queue
     bad = client.post(
         "/api/v1/transactions/import",
         json={

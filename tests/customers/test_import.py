@@ -152,7 +152,7 @@ def test_xlsx_with_own_headers_and_a_chosen_mapping(app, login):
     ]
 
 
-def test_transactions_refer_to_known_customers_and_trigger_a_recompute(app, login):
+def test_transactions_refer_to_known_customers_and_queue_a_recompute(app, login, runner):
     client = login("staff")
     review = _upload(client, "customers", "c.csv", GOOD_CUSTOMERS.encode())
     post_form(client, review, {**_mapping(client, review), "action": "import"})
@@ -165,19 +165,29 @@ def test_transactions_refer_to_known_customers_and_trigger_a_recompute(app, logi
     assert _count(app, Transaction) == 0
     good = 'external_id,customer_code,date,amount,margin\nT1,A1,2026-01-05,"1,000.50",200\nT2,A2,2026/01/06,50,10\n'
     review = _upload(client, "transactions", "t.csv", good.encode())
-    assert (
-        post_form(client, review, {**_mapping(client, review), "action": "import"}).status_code
-        == 302
+    response = post_form(
+        client,
+        review,
+        {**_mapping(client, review), "action": "import"},
+        headers=EN,
+        follow_redirects=True,
     )
+    assert "will be recomputed in the background" in response.get_data(as_text=True)
     with app.app_context():
         amounts = db.session.scalars(
             sa.select(Transaction.amount).order_by(Transaction.external_id)
         )
         assert list(amounts) == [Decimal("1000.50"), Decimal("50.00")]
-    assert _count(app, CustomerStatus) == 2  # statuses were recomputed after the import
+    assert _count(app, CustomerStatus) == 0  # the import only queued the recompute
+    # importing the same file again changes nothing and queues nothing more
+    review = _upload(client, "transactions", "t.csv", good.encode())
+    post_form(client, review, {**_mapping(client, review), "action": "import"})
+    result = runner.invoke(args=["jobs", "work"])
+    assert result.exit_code == 0 and "1 job(s) run" in result.output
+    assert _count(app, CustomerStatus) == 2  # the worker recomputed the statuses
 
 
-def test_contracts_import_with_a_reason_code(app, login):
+def test_contracts_import_with_a_reason_code(app, login, runner):
     client = login("staff")
     review = _upload(client, "customers", "c.csv", GOOD_CUSTOMERS.encode())
     post_form(client, review, {**_mapping(client, review), "action": "import"})
@@ -201,6 +211,7 @@ def test_contracts_import_with_a_reason_code(app, login):
         k1 = db.session.scalar(sa.select(Contract).where(Contract.external_id == "K1"))
         assert k1.cancel_reason.code == "price" and k1.effective_end == date(2025, 8, 1)
         customer_id = k1.customer_id
+    assert runner.invoke(args=["jobs", "work"]).exit_code == 0  # the queued recompute
     page = client.get(f"/customers/{customer_id}", headers=EN).get_data(as_text=True)
     assert "Contracts" in page and "Aug 1, 2025" in page and "Price" in page
     assert "Lost on" in page  # cancelled, never renewed: lost on the contract basis

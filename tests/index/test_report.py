@@ -458,15 +458,15 @@ def test_recent_periods_are_complete_months_and_quarters():
 
 def test_an_interrupted_job_does_not_block_the_button(ctx, make_user, client):
     from survey_app.db_types import utcnow
-    from survey_app.index.models import IndexJob, JobStatus
+    from survey_app.jobs.models import Job, JobStatus
 
-    stuck = IndexJob(status=JobStatus.RUNNING, started_at=utcnow() - timedelta(hours=2))
+    stuck = Job(kind="index", status=JobStatus.RUNNING, started_at=utcnow() - timedelta(hours=2))
     db.session.add(stuck)
     db.session.commit()
     _id, email = make_user("manager")
     sign_in(client, email)
     assert post_form(client, "/index/recompute", {}, form_url="/index/").status_code == 302
     db.session.expire_all()
-    assert db.session.get(IndexJob, stuck.id).status == JobStatus.FAILED
+    assert db.session.get(Job, stuck.id).status == JobStatus.FAILED
     new = services.latest_job()
     assert new.id != stuck.id and new.status == JobStatus.QUEUED

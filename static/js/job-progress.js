@@ -1,4 +1,4 @@
-// Management report: follow a queued or running recomputation by polling its status (JSON).
+// A queued or running job (index or churn recomputation): follow it by polling its status (JSON).
 (function () {
   var box = document.getElementById("job");
   if (!box) { return; }

@@ -1,9 +1,10 @@
 """Benchmark: recomputing churn statuses and serving the analysis and at-risk pages.
 
 Seeds the demo story (customers, two years of transactions, the churn chapter) into a throwaway
-SQLite database for each size, then times the recompute and the pages as the server sees them
-(the test client, no network). The recompute includes the analysis page's figures, which it
-stores; the page only reads them and draws the charts. "first" is the first request after the
+SQLite database for each size (or, for one size, into the empty database in DATABASE_URL), then
+times the recompute and the pages as the server sees them (the test client, no network). The
+recompute includes the analysis page's figures, which it stores; the page only reads them and
+draws the charts. "first" is the first request after the
 recompute (in this process, so it also pays the first use of templates and Plotly); "again" the
 best of three later ones. Usage:
 
@@ -30,8 +31,10 @@ import logging  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
+from benchmarks.report import engine_of, record  # noqa: E402
 from survey_app import create_app  # noqa: E402
 from survey_app.churn import services as churn_services  # noqa: E402
+from survey_app.config import database_url  # noqa: E402
 from survey_app.customers.models import Transaction  # noqa: E402
 from survey_app.demo import DEMO_USERS, seed_demo  # noqa: E402
 from survey_app.extensions import db  # noqa: E402
@@ -57,7 +60,11 @@ def best_of(n: int, fn) -> float:
 
 
 def run(size: int) -> tuple[int, list[tuple[str, float]]]:
-    url = f"sqlite:///{TMP / f'bench-{size}.sqlite'}"
+    url = (
+        database_url()
+        if os.environ.get("DATABASE_URL")
+        else f"sqlite:///{TMP / f'bench-{size}.sqlite'}"
+    )
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False}
     )
@@ -89,16 +96,38 @@ def run(size: int) -> tuple[int, list[tuple[str, float]]]:
 def main(argv: list[str]) -> None:
     logging.disable(logging.INFO)
     sizes = [int(a) for a in argv] or [2000, 50000]
+    engine = engine_of(os.environ.get("DATABASE_URL", "sqlite"))
+    if engine == "PostgreSQL" and len(sizes) > 1:
+        sys.exit("with DATABASE_URL, give one size (each size needs an empty database)")
     results, volumes = {}, {}
     for size in sizes:
         volumes[size], rows = run(size)
         results[size] = dict(rows)
         print(f"done: {size:,} customers, {volumes[size]:,} transactions", file=sys.stderr)
-    header = f"{'seconds, SQLite':<44} " + " ".join(f"{f'{s:,} cust.':>14}" for s in sizes)
+    header = f"{'seconds, ' + engine:<44} " + " ".join(f"{f'{s:,} cust.':>14}" for s in sizes)
     print(header)
     print(f"{'transactions':<44} " + " ".join(f"{volumes[s]:>14,}" for s in sizes))
     for step in results[sizes[0]]:
         print(f"{step:<44} " + " ".join(f"{results[s][step]:>14.3f}" for s in sizes))
+    for size in sizes:
+        scale = f"{size:,} customers, {volumes[size]:,} transactions"
+        record(
+            "churn",
+            f"churn recompute ({scale})",
+            results[size]["churn recompute"],
+            "s",
+            engine=engine,
+            target="< 10 s",
+        )
+        for label, _path in PAGES:
+            record(
+                "churn",
+                f"churn GET {label}, first after recompute ({size:,} customers)",
+                results[size][f"GET {label}: first"] * 1000,
+                "ms",
+                engine=engine,
+                target="< 500 ms" if label.startswith("analysis") else "",
+            )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ import logging  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
-from benchmarks.report import engine_of, record  # noqa: E402
+from benchmarks.report import best_of, engine_of, record  # noqa: E402
 from survey_app import create_app  # noqa: E402
 from survey_app.churn import services as churn_services  # noqa: E402
 from survey_app.config import database_url  # noqa: E402
@@ -48,15 +48,6 @@ PAGES = [
     ("customer list, key tier", "/customers/?tier=key"),
     ("customer value (Pareto)", "/customers/value"),
 ]
-
-
-def best_of(n: int, fn) -> float:
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def run(size: int) -> tuple[int, list[tuple[str, float]]]:

@@ -29,7 +29,7 @@ import logging  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
-from benchmarks.report import engine_of, record  # noqa: E402
+from benchmarks.report import best_of, engine_of, record  # noqa: E402
 from survey_app import create_app  # noqa: E402
 from survey_app.config import database_url  # noqa: E402
 from survey_app.demo import DEMO_USERS, seed_demo  # noqa: E402
@@ -45,15 +45,6 @@ PAGES = [
     ("printable report", "/index/?print=1"),
     ("CSV export (trend)", "/index/export/trend.csv"),
 ]
-
-
-def best_of(n: int, fn) -> float:
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main(argv: list[str]) -> None:

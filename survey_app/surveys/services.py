@@ -884,6 +884,22 @@ def _start_response(context: AnswerContext, language: str) -> Response:
     return response
 
 
+def _answer_rows(response_id: int, values: dict[tuple[int, int | None], list]) -> list[dict]:
+    """``survey_answers`` rows of ``(question id, item id) -> values``: numbers in ``value_num``,
+    everything else as text."""
+    return [
+        {
+            "response_id": response_id,
+            "question_id": question_id,
+            "item_id": item_id,
+            "value_num": float(value) if isinstance(value, int | float) else None,
+            "value_text": None if isinstance(value, int | float) else str(value),
+        }
+        for (question_id, item_id), answer_values in values.items()
+        for value in answer_values
+    ]
+
+
 def record_section(
     context: AnswerContext,
     response: Response | None,
@@ -922,21 +938,9 @@ def record_section(
             Answer.response_id == response.id, Answer.question_id.in_(question_ids)
         )
     )
-    rows = []
-    for (question_id, item_id), answer_values in values.items():
-        for value in answer_values:
-            number = value if isinstance(value, int | float) else None
-            rows.append(
-                {
-                    "response_id": response.id,
-                    "question_id": question_id,
-                    "item_id": item_id,
-                    "value_num": float(number) if number is not None else None,
-                    "value_text": None if number is not None else str(value),
-                }
-            )
+    rows = _answer_rows(response.id, values)
     if rows:
-        db.session.execute(sa.insert(Answer), rows)
+        db.session.connection().execute(Answer.__table__.insert(), rows)
     answers = answers_by_code(response)
     version = response.version
     sections = visible_sections(version, answers)
@@ -961,32 +965,29 @@ def answering_version(questionnaire: Questionnaire) -> QuestionnaireVersion:
     cached = _FROZEN_VERSIONS.get(key)
     if cached is not None:
         return cached
-    version = db.session.scalars(
-        sa.select(QuestionnaireVersion)
-        .where(QuestionnaireVersion.id == key[0])
-        .options(
-            selectinload(QuestionnaireVersion.sections)
-            .selectinload(Section.questions)
-            .selectinload(Question.items)
-        )
-    ).one()
+    version = db.session.scalars(_with_structure(key[0])).one()
     if version_has_responses(version):
         _FROZEN_VERSIONS[key] = _detached(version.id)
     return version
 
 
+def _with_structure(version_id: int) -> sa.Select:
+    """The version with its sections, questions and matrix items, in one statement each."""
+    return (
+        sa.select(QuestionnaireVersion)
+        .where(QuestionnaireVersion.id == version_id)
+        .options(
+            selectinload(QuestionnaireVersion.sections)
+            .selectinload(Section.questions)
+            .selectinload(Question.items)
+        )
+    )
+
+
 def _detached(version_id: int) -> QuestionnaireVersion:
     """A version's structure, loaded through its own session and detached from it."""
     with db.engine.connect() as connection, sa.orm.Session(bind=connection) as session:
-        copy = session.scalars(
-            sa.select(QuestionnaireVersion)
-            .where(QuestionnaireVersion.id == version_id)
-            .options(
-                selectinload(QuestionnaireVersion.sections)
-                .selectinload(Section.questions)
-                .selectinload(Question.items)
-            )
-        ).one()
+        copy = session.scalars(_with_structure(version_id)).one()
         session.expunge_all()
     return copy
 
@@ -1037,17 +1038,7 @@ def submit_whole(
         if existing.complete:
             raise AlreadyAnswered(_l("You have already answered this survey. Thank you!")) from None
         return None
-    rows = [
-        {
-            "response_id": response.id,
-            "question_id": question_id,
-            "item_id": item_id,
-            "value_num": float(value) if isinstance(value, int | float) else None,
-            "value_text": None if isinstance(value, int | float) else str(value),
-        }
-        for (question_id, item_id), answer_values in values.items()
-        for value in answer_values
-    ]
+    rows = _answer_rows(response.id, values)
     if rows:
         db.session.connection().execute(Answer.__table__.insert(), rows)
     if invitation is not None:

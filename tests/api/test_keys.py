@@ -98,6 +98,6 @@ def test_key_follows_its_users_role_and_status(app, api_key, make_user):
 
 
 def test_wrong_key_is_refused_even_on_public_calls(client):
-    answer = client.get("/api/v1/complaints/TSXXXXXXXX/status", headers={"X-API-Key": "nope"})
+    answer = client.get("/api/v1/complaints/TSNOSUCH00/status", headers={"X-API-Key": "nope"})
     assert answer.status_code == 401
     assert set(answer.get_json()["error"]) >= {"status", "message"}

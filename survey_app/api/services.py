@@ -15,7 +15,7 @@ from survey_app.customers.models import Customer, CustomerValue
 from survey_app.errors import DomainError, NotFound
 from survey_app.extensions import db
 from survey_app.surveys import services as survey_services
-from survey_app.surveys.forms import build_answer_form, field_name, validate_answers
+from survey_app.surveys.forms import answer_names, check_answers, field_name
 from survey_app.surveys.models import Channel as SurveyChannel
 from survey_app.surveys.models import QuestionType, Response
 
@@ -71,12 +71,12 @@ def submit_survey_response(token: str, answers: dict, language: str) -> Response
     Everything is validated before anything is written, then the response is stored in one
     short write (``submit_whole``); only when the customer had started answering on the web
     page does it complete that response section by section."""
-    invitation = survey_services.get_invitation(token)
+    invitation, version_key = survey_services.invitation_to_answer(token)
     context = survey_services.AnswerContext(
         invitation.questionnaire, SurveyChannel.INVITATION, invitation=invitation
     )
     survey_services.check_open(context)
-    version = survey_services.answering_version(context.questionnaire)
+    version = survey_services.answering_version(version_key)
     formdata = _formdata(answers, version)
     values: dict = {}
     for section in _answered_sections(version, formdata, {}):
@@ -101,20 +101,22 @@ def _answered_sections(version, formdata: MultiDict, so_far: dict[str, list], po
             return
         section = following[0]
         questions = survey_services.visible_questions(section, so_far)
-        form = build_answer_form(questions, {}, formdata, csrf=False)
-        values = validate_answers(form, questions)
-        if values is None:
+        names = answer_names(questions)
+        values, errors = check_answers(
+            {
+                name: formdata.getlist(name) if many else formdata.get(name)
+                for name, _question, many in names
+            },
+            questions,
+        )
+        if errors:
             by_code = {field_name(q): q.code for q in questions}
             for q in questions:
                 for item in q.items if q.type is QuestionType.MATRIX else ():
                     by_code[field_name(q, item)] = f"{q.code}.{item.code}"
             raise InvalidAnswers(
                 _l("Some answers are missing or not valid."),
-                {
-                    by_code.get(name, name): [str(m) for m in messages]
-                    for name, messages in form.errors.items()
-                    if name in by_code
-                },
+                {by_code[name]: [str(m) for m in messages] for name, messages in errors.items()},
             )
         yield section, values
         so_far.update(survey_services.answers_of(version, values))

@@ -107,7 +107,7 @@ def _complaint_item(complaint: Complaint, categories: dict, customers: dict) -> 
 
 @bp.post("/complaints")
 @public_post_limit
-@bp.arguments(schemas.ComplaintCreate)
+@bp.arguments(schemas.ComplaintCreate())
 @bp.response(201, schemas.ComplaintCreated)
 @_errors
 def create_complaint(data):
@@ -116,9 +116,6 @@ def create_complaint(data):
     Without a key the caller is the customer: the channel is `web` and severity, channel and
     customer are set by the service. A staff key may set them (a phone call, an e-mail)."""
     user = api_user()
-    category = by_code(data["category"])
-    if category is None:
-        raise DomainError(_l("Choose a category from the list."), field="category")
     extra = {}
     if user is not None and user.has_role(*STAFF_WORK):
         actor = Actor.of(user)
@@ -130,19 +127,24 @@ def create_complaint(data):
             extra["customer_id"] = api_services.customer_id_by_code(data["customer_code"])
     else:
         actor = Actor.customer()
-    complaint = complaint_services.open_complaint(
-        actor,
-        channel=extra.pop("channel", Channel.WEB),
-        category_id=category.id,
-        contact_name=data["contact_name"],
-        contact_email=data["contact_email"],
-        contact_phone=data["contact_phone"],
-        description=data["description"],
-        occurred_on=data["occurred_on"],
-        order_ref=data["order_ref"],
-        desired_outcome=data["desired_outcome"],
-        **extra,
-    )
+    try:
+        complaint = complaint_services.open_complaint(
+            actor,
+            channel=extra.pop("channel", Channel.WEB),
+            category_code=data["category"],
+            contact_name=data["contact_name"],
+            contact_email=data["contact_email"],
+            contact_phone=data["contact_phone"],
+            description=data["description"],
+            occurred_on=data["occurred_on"],
+            order_ref=data["order_ref"],
+            desired_outcome=data["desired_outcome"],
+            **extra,
+        )
+    except DomainError as error:
+        if error.field == "category_id":  # the API names the category by its code
+            error.field = "category"
+        raise
     created = {
         "code": complaint.code,
         "state": complaint.state,
@@ -176,7 +178,7 @@ def complaint_status(code: str):
 
 @bp.get("/complaints")
 @key_required(*STAFF_WORK)
-@bp.arguments(schemas.ComplaintFilter, location="query", unknown=ma.RAISE)
+@bp.arguments(schemas.ComplaintFilter(), location="query", unknown=ma.RAISE)
 @bp.response(200, schemas.ComplaintPage)
 @_errors
 def list_complaints(args):
@@ -229,7 +231,7 @@ def list_complaints(args):
 
 @bp.post("/survey-responses")
 @public_post_limit
-@bp.arguments(schemas.SurveyResponseCreate)
+@bp.arguments(schemas.SurveyResponseCreate())
 @bp.response(201, schemas.SurveyResponseCreated)
 @_errors
 def submit_survey_response(data):
@@ -248,7 +250,7 @@ def submit_survey_response(data):
 
 @bp.post("/customers/import")
 @key_required(*IMPORTERS)
-@bp.arguments(schemas.CustomerBatch)
+@bp.arguments(schemas.CustomerBatch())
 @bp.response(200, schemas.ImportResult)
 @_errors
 def import_customers(data):
@@ -260,7 +262,7 @@ def import_customers(data):
 
 @bp.post("/transactions/import")
 @key_required(*IMPORTERS)
-@bp.arguments(schemas.TransactionBatch)
+@bp.arguments(schemas.TransactionBatch())
 @bp.response(200, schemas.ImportResult)
 @_errors
 def import_transactions(data):
@@ -290,7 +292,7 @@ def _customer_item(customer: Customer, tier: str) -> dict:
 
 @bp.get("/customers")
 @key_required(*STAFF_WORK)
-@bp.arguments(schemas.CustomerFilter, location="query", unknown=ma.RAISE)
+@bp.arguments(schemas.CustomerFilter(), location="query", unknown=ma.RAISE)
 @bp.response(200, schemas.CustomerPage)
 @_errors
 def list_customers(args):
@@ -315,7 +317,7 @@ def show_customer(code: str):
 
 @bp.get("/index-values")
 @key_required(Role.MANAGER)
-@bp.arguments(schemas.IndexFilter, location="query", unknown=ma.RAISE)
+@bp.arguments(schemas.IndexFilter(), location="query", unknown=ma.RAISE)
 @bp.response(200, schemas.IndexValuePage)
 @_errors
 def list_index_values(args):

@@ -50,8 +50,13 @@ class PublicComplaintForm(FlaskForm):
         _l("E-mail"), validators=[Optional(), Email(check_deliverability=False), Length(max=254)]
     )
     contact_phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    #: the choices are the active categories, set by the view for showing the form; the
+    #: service checks a posted one, so a post need not read the list
     category_id = SelectField(
-        _l("What is it about?"), coerce=_coerce_int, validators=[DataRequired()]
+        _l("What is it about?"),
+        coerce=_coerce_int,
+        validators=[DataRequired()],
+        validate_choice=False,
     )
     description = TextAreaField(_l("What happened?"), validators=[DataRequired(), Length(max=5000)])
     occurred_on = DateField(_l("When did it happen?"), validators=[Optional()])

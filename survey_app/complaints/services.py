@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm.exc import StaleDataError
 
 from survey_app.accounts.models import Role, User
+from survey_app.bulk import insert_one
 from survey_app.customers import services as customer_services
 from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
@@ -372,7 +373,15 @@ def _flush_versioned(complaint: Complaint, now: datetime) -> None:
         ) from None
 
 
-def _record(
+def _record(complaint: Complaint, actor: Actor, kind: EventKind, now: datetime, **details):
+    """Add an event to the complaint's timeline (``_event`` says what it holds)."""
+    event = _event(complaint, actor, kind, now, **details)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def _event(
     complaint: Complaint,
     actor: Actor,
     kind: EventKind,
@@ -385,7 +394,8 @@ def _record(
     body: str = "",
     changes: dict | None = None,
 ) -> ComplaintEvent:
-    event = ComplaintEvent(
+    """A new timeline event of the complaint (not yet added to the session)."""
+    return ComplaintEvent(
         complaint_id=complaint.id,
         at=now,
         kind=kind,
@@ -399,9 +409,6 @@ def _record(
         visible_to_customer=visible,
         version=complaint.version,
     )
-    db.session.add(event)
-    db.session.flush()
-    return event
 
 
 def describe_changes_since(complaint: Complaint, version: int) -> str:
@@ -453,16 +460,13 @@ def check_version(complaint: Complaint, expected_version: int | None) -> None:
 
 
 def _new_code() -> str:
-    while True:
-        code = "TS" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
-        if db.session.scalar(sa.select(Complaint.id).where(Complaint.code == code)) is None:
-            return code
+    return "TS" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
 @functools.cache
 def _intake_statement() -> sa.Select:
-    """The one statement behind ``_intake_rules``, built once: SQLAlchemy then reuses its
-    compiled form instead of walking the statement on every complaint."""
+    """The one statement behind ``_intake``, built once: SQLAlchemy then reuses its compiled
+    form instead of walking the statement on every complaint."""
     severity, tier = sa.bindparam("severity", type_=SlaTarget.severity.type), sa.bindparam("tier")
 
     def target(column):
@@ -473,14 +477,21 @@ def _intake_statement() -> sa.Select:
         )
 
     first_calendar = sa.select(sa.func.min(WorkCalendar.id)).scalar_subquery()
+    one = sa.select(sa.literal(1).label("one")).subquery()
     return (
         sa.select(
+            Reason.id.label("category_id"),
+            sa.and_(Reason.for_complaints, Reason.active).label("category_open"),
             sa.select(QueueRule.queue_id)
-            .where(QueueRule.category_id == sa.bindparam("category_id"))
+            .where(QueueRule.category_id == Reason.id)
             .limit(1)
-            .scalar_subquery(),
-            target(SlaTarget.ack_minutes),
-            target(SlaTarget.resolve_minutes),
+            .scalar_subquery()
+            .label("queue_id"),
+            sa.exists()
+            .where(Complaint.code == sa.bindparam("code", type_=sa.String))
+            .label("code_taken"),
+            target(SlaTarget.ack_minutes).label("ack"),
+            target(SlaTarget.resolve_minutes).label("resolve"),
             WorkCalendar.id,
             WorkCalendar.enabled,
             WorkCalendar.start_minute,
@@ -489,29 +500,66 @@ def _intake_statement() -> sa.Select:
             WorkCalendar.timezone,
             WorkCalendar.holidays,
         )
-        .select_from(sa.select(sa.literal(1).label("one")).subquery())
+        .select_from(one)
+        .outerjoin(
+            Reason,
+            sa.or_(
+                Reason.id == sa.bindparam("category_id", type_=sa.Integer),
+                Reason.code == sa.bindparam("category_code", type_=sa.String),
+            ),
+        )
         .outerjoin(WorkCalendar, WorkCalendar.id == first_calendar)
     )
 
 
-def _intake_rules(
-    category_id: int, severity: Severity, tier: str
-) -> tuple[int | None, tuple[int, int], sla.Calendar | None]:
-    """What a new complaint takes from the settings, read in one statement: the queue its
-    category is routed to, the SLA targets of its severity and tier, and the working calendar."""
-    row = db.session.execute(
-        _intake_statement(), {"category_id": category_id, "severity": severity, "tier": tier}
-    ).one()
-    queue_id, ack, resolve = row[0], row[1], row[2]
-    targets = (ack, resolve) if ack is not None else DEFAULT_TARGETS[(severity, tier)]
-    return queue_id, targets, _calendar_of(row if row.id is not None else None)
+class _Intake(NamedTuple):
+    category_id: int
+    code: str
+    queue_id: int | None
+    targets: tuple[int, int]
+    calendar: sla.Calendar | None
+
+
+def _intake(
+    category_id: int | None, category_code: str | None, severity: Severity, tier: str
+) -> _Intake:
+    """What a new complaint takes from the settings, read in one statement: its category (which
+    must be open to complaints), a free reference code, the queue the category is routed to, the
+    SLA targets of its severity and tier, and the working calendar."""
+    if category_id is not None and not 0 < category_id < 2**31:  # no such id, in any database
+        raise DomainError(_l("Choose a category from the list."), field="category_id")
+    while True:
+        code = _new_code()
+        row = db.session.execute(
+            _intake_statement(),
+            {
+                "category_id": category_id,
+                "category_code": category_code,
+                "code": code,
+                "severity": severity,
+                "tier": tier,
+            },
+        ).first()
+        if row is None or row.category_id is None or not row.category_open:
+            raise DomainError(_l("Choose a category from the list."), field="category_id")
+        if not row.code_taken:
+            break
+    targets = (row.ack, row.resolve) if row.ack is not None else DEFAULT_TARGETS[(severity, tier)]
+    return _Intake(
+        row.category_id,
+        code,
+        row.queue_id,
+        targets,
+        _calendar_of(row if row.id is not None else None),
+    )
 
 
 def open_complaint(
     actor: Actor,
     *,
     channel: Channel,
-    category_id: int,
+    category_id: int | None = None,
+    category_code: str | None = None,
     contact_name: str,
     contact_email: str = "",
     contact_phone: str = "",
@@ -524,7 +572,11 @@ def open_complaint(
     now: datetime | None = None,
 ) -> Complaint:
     """Receive a complaint: from the public form (customer actor, web channel) or logged by
-    staff for a phone call, e-mail, letter or visit. Sets the SLA deadlines and the queue."""
+    staff for a phone call, e-mail, letter or visit. Sets the SLA deadlines and the queue. The
+    category is given by id or by code.
+
+    Written in three statements: the settings it needs (``_intake``), then the complaint and
+    the first event of its timeline, each one INSERT (``insert_one``)."""
     now = now or utcnow()
     if actor.kind == "customer":
         channel, severity, customer_id = Channel.WEB, Severity.MEDIUM, None
@@ -541,17 +593,16 @@ def open_complaint(
         raise DomainError(_l("Describe what happened."), field="description")
     if occurred_on and occurred_on > now.date() + timedelta(days=1):
         raise DomainError(_l("This date is in the future."), field="occurred_on")
-    category = db.session.get(Reason, category_id)
-    if category is None or not category.for_complaints or not category.active:
-        raise DomainError(_l("Choose a category from the list."), field="category_id")
     customer = db.session.get(Customer, customer_id) if customer_id else None
+    tier = customer_tier(customer)
+    intake = _intake(category_id, category_code, severity, tier)
     complaint = Complaint(
-        code=_new_code(),
+        code=intake.code,
         token=secrets.token_urlsafe(32),
         state=State.RECEIVED,
         severity=severity,
         channel=channel,
-        category_id=category.id,
+        category_id=intake.category_id,
         contact_name=contact_name.strip(),
         contact_email=contact_email.strip().lower(),
         contact_phone=contact_phone.strip(),
@@ -560,23 +611,24 @@ def open_complaint(
         order_ref=order_ref.strip(),
         desired_outcome=desired_outcome.strip(),
         customer_id=customer.id if customer else None,
-        tier=customer_tier(customer),
+        queue_id=intake.queue_id,
+        tier=tier,
         created_at=now,
         clock_started_at=now,
         updated_at=now,
     )
-    complaint.queue_id, targets, cal = _intake_rules(category.id, severity, complaint.tier)
-    _set_deadlines(complaint, cal, targets)
-    db.session.add(complaint)
-    db.session.flush()
-    _record(
-        complaint,
-        actor,
-        EventKind.CREATED,
-        now,
-        visible=True,
-        to_state=State.RECEIVED,
-        body=channel.value,
+    _set_deadlines(complaint, intake.calendar, intake.targets)
+    insert_one(complaint)
+    insert_one(
+        _event(
+            complaint,
+            actor,
+            EventKind.CREATED,
+            now,
+            visible=True,
+            to_state=State.RECEIVED,
+            body=channel.value,
+        )
     )
     log.info("complaint %s received via %s", complaint.code, channel.value)
     return complaint

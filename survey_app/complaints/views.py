@@ -111,8 +111,9 @@ def _open_from_form(form, actor: Actor, **extra):
 @bp.route("/complaint", methods=["GET", "POST"])
 @limiter.limit(_public_limit, methods=["POST"])
 def new_public():
+    """The public complaint form. A valid post reads no category list (the service checks the
+    category) and writes no session: the tracking page it leads to says thank you."""
     form = PublicComplaintForm()
-    form.category_id.choices = sc(_category_choices())
     if form.validate_on_submit():
         try:
             complaint = _open_from_form(form, Actor.customer(), channel=Channel.WEB)
@@ -122,8 +123,8 @@ def new_public():
         else:
             tracking = url_for("complaints.track", token=complaint.token, new=1)
             db.session.commit()
-            flash(_("Thank you. We received your complaint."), "success")
             return redirect(tracking)
+    form.category_id.choices = sc(_category_choices())
     return render_template("complaints/public_form.html", form=form)
 
 
@@ -290,7 +291,6 @@ def my_work():
 @roles_required(Role.STAFF, Role.MANAGER)
 def new_staff():
     form = StaffComplaintForm()
-    form.category_id.choices = sc(_category_choices())
     if form.validate_on_submit():
         try:
             complaint = _open_from_form(
@@ -306,6 +306,7 @@ def new_staff():
             db.session.commit()
             flash(_("Complaint %(code)s logged.", code=complaint.code), "success")
             return redirect(url_for("complaints.show", complaint_id=complaint.id))
+    form.category_id.choices = sc(_category_choices())
     return render_template("complaints/staff_form.html", form=form)
 
 

@@ -3,6 +3,9 @@ from a section's questions by ``build_answer_form``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -201,14 +204,11 @@ class AnswerForm(FlaskForm):
     """Fields are added per question by ``build_answer_form``."""
 
 
-def build_answer_form(
-    questions: list[Question], prefill: dict[str, list], formdata=None, *, csrf: bool = True
-):
+def build_answer_form(questions: list[Question], prefill: dict[str, list], formdata=None):
     """The answer form of one section: a field per visible question (per row for a matrix).
 
     ``prefill`` holds earlier answers (``code`` or ``code.item`` -> values), so a resumed or
-    re-shown section keeps what the respondent gave. Validation is ``validate_answers``.
-    ``csrf=False`` for the API, which has no session (its form would otherwise start one)."""
+    re-shown section keeps what the respondent gave. Validation is ``validate_answers``."""
 
     class SectionAnswerForm(AnswerForm):
         pass
@@ -260,10 +260,9 @@ def build_answer_form(
             field = TextAreaField(question.text)
             defaults[name] = str(value[0]) if value else ""
         setattr(SectionAnswerForm, name, field)
-    meta = {} if csrf else {"csrf": False}
     if formdata is not None:
-        return SectionAnswerForm(formdata=formdata, meta=meta)
-    return SectionAnswerForm(formdata=None, data=defaults, meta=meta)
+        return SectionAnswerForm(formdata=formdata)
+    return SectionAnswerForm(formdata=None, data=defaults)
 
 
 def _scored_default(value):
@@ -273,70 +272,95 @@ def _scored_default(value):
     return str(int(number)) if isinstance(number, float) and number.is_integer() else str(number)
 
 
-def validate_answers(form, questions: list[Question]) -> dict | None:
-    """Check the posted answers; put messages on the fields and return None when something is
-    wrong, else ``{(question id, item id or None): [values]}`` for ``services.record_section``."""
-    values: dict = {}
-    ok = True
+def answer_names(questions: list[Question]) -> list[tuple[str, Question, bool]]:
+    """``(field name, question, several values)`` of every answer field of ``questions``."""
+    names = []
+    for question in questions:
+        if question.type is QuestionType.MATRIX:
+            names += [(field_name(question, item), question, False) for item in question.items]
+        else:
+            names.append((field_name(question), question, question.type is QuestionType.MULTIPLE))
+    return names
 
-    def fail(field, message) -> None:
-        nonlocal ok
-        field.errors = [*field.errors, message]
-        ok = False
+
+def check_answers(
+    data: Mapping[str, Any], questions: list[Question]
+) -> tuple[dict, dict[str, list]]:
+    """Check the answers to ``questions``: ``data`` maps each field name (``field_name``) to
+    what was posted, a value or None (a list for a multiple-choice question). Returns the
+    values, ``{(question id, item id or None): [values]}`` for ``services.record_section``, and
+    the messages by field name (empty when everything is right). The web form and the API
+    share it."""
+    values: dict = {}
+    errors: dict[str, list] = {}
+
+    def fail(name: str, message) -> None:
+        errors.setdefault(name, []).append(message)
 
     for question in questions:
         if question.type is QuestionType.MATRIX:
             missing = False
             for item in question.items:
-                field = form[field_name(question, item)]
-                number = _score(field.data, question)
-                if field.data not in (None, "") and number is None:
-                    fail(field, _l("Pick a point on the scale."))
+                name = field_name(question, item)
+                raw = data.get(name)
+                number = _score(raw, question)
+                if raw not in (None, "") and number is None:
+                    fail(name, _l("Pick a point on the scale."))
                 elif number is None:
                     missing = True
                 else:
                     values[(question.id, item.id)] = [number]
             if missing and question.required:
-                first = form[field_name(question, question.items[0])]
-                fail(first, _l("Please rate every row."))
+                fail(field_name(question, question.items[0]), _l("Please rate every row."))
             continue
-        field = form[field_name(question)]
-        data = field.data
+        name = field_name(question)
+        raw = data.get(name)
         if question.type.scored:
-            number = _score(data, question)
-            if data not in (None, "") and number is None:
-                fail(field, _l("Pick a point on the scale."))
+            number = _score(raw, question)
+            if raw not in (None, "") and number is None:
+                fail(name, _l("Pick a point on the scale."))
             elif number is not None:
                 values[(question.id, None)] = [number]
             elif question.required:
-                fail(field, _l("Please answer this question."))
+                fail(name, _l("Please answer this question."))
         elif question.type is QuestionType.SINGLE:
             allowed = {v for v, _label in question.choices()}
-            if data not in (None, "") and data not in allowed:
-                fail(field, _l("Pick one of the choices."))
-            elif data:
-                values[(question.id, None)] = [data]
+            if raw not in (None, "") and raw not in allowed:
+                fail(name, _l("Pick one of the choices."))
+            elif raw:
+                values[(question.id, None)] = [raw]
             elif question.required:
-                fail(field, _l("Please choose an answer."))
+                fail(name, _l("Please choose an answer."))
         elif question.type is QuestionType.MULTIPLE:
             allowed = [v for v, _label in question.choices()]
-            chosen = [v for v in allowed if v in set(data or [])]
-            if set(data or []) - set(allowed):
-                fail(field, _l("Pick among the choices shown."))
+            chosen = [v for v in allowed if v in set(raw or [])]
+            if set(raw or []) - set(allowed):
+                fail(name, _l("Pick among the choices shown."))
             elif chosen:
                 values[(question.id, None)] = chosen
             elif question.required:
-                fail(field, _l("Please choose at least one answer."))
+                fail(name, _l("Please choose at least one answer."))
         else:
-            text = (data or "").strip()
+            text = (raw or "").strip()
             limit = SHORT_TEXT_MAX if question.type is QuestionType.SHORT_TEXT else LONG_TEXT_MAX
             if len(text) > limit:
-                fail(field, _l("At most %(num)d characters, please.", num=limit))
+                fail(name, _l("At most %(num)d characters, please.", num=limit))
             elif text:
                 values[(question.id, None)] = [text]
             elif question.required:
-                fail(field, _l("Please answer this question."))
-    return values if ok else None
+                fail(name, _l("Please answer this question."))
+    return values, errors
+
+
+def validate_answers(form, questions: list[Question]) -> dict | None:
+    """Check the posted answer form (``check_answers``); put messages on the fields and return
+    None when something is wrong, else the values for ``services.record_section``."""
+    values, errors = check_answers(
+        {name: form[name].data for name, _question, _many in answer_names(questions)}, questions
+    )
+    for name, messages in errors.items():
+        form[name].errors = [*form[name].errors, *messages]
+    return None if errors else values
 
 
 def _score(data, question: Question):

@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from survey_app.bulk import insert_one
 from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
 from survey_app.errors import Conflict, DomainError, NotFound
@@ -801,12 +801,29 @@ def _invitation_by_token() -> sa.Select:
     )
 
 
-_LATEST_VERSION = (
-    sa.select(QuestionnaireVersion.id, QuestionnaireVersion.created_at)
-    .where(QuestionnaireVersion.questionnaire_id == sa.bindparam("questionnaire_id"))
-    .order_by(QuestionnaireVersion.number.desc())
-    .limit(1)
-)
+@functools.cache
+def _invitation_to_answer() -> sa.Select:
+    """The invitation (with its questionnaire and its customer's segment) and the id and
+    creation time of the questionnaire's current version, in one statement."""
+    latest = (
+        sa.select(QuestionnaireVersion.id)
+        .where(QuestionnaireVersion.questionnaire_id == Invitation.questionnaire_id)
+        .order_by(QuestionnaireVersion.number.desc())
+        .limit(1)
+        .correlate(Invitation)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(Invitation, QuestionnaireVersion.id, QuestionnaireVersion.created_at)
+        .outerjoin(QuestionnaireVersion, QuestionnaireVersion.id == latest)
+        .where(Invitation.token == sa.bindparam("token"))
+        .options(
+            sa.orm.joinedload(Invitation.questionnaire),
+            sa.orm.joinedload(Invitation.customer).load_only(Customer.segment),
+        )
+    )
+
+
 _MARK_INVITATION_USED = (
     sa.update(Invitation)
     .where(Invitation.id == sa.bindparam("invitation_id"), Invitation.completed_at.is_(None))
@@ -829,6 +846,16 @@ def get_invitation(token: str) -> Invitation:
     if invitation is None:
         raise NotFound(_l("This survey link does not exist."))
     return invitation
+
+
+def invitation_to_answer(token: str) -> tuple[Invitation, tuple[int, datetime] | None]:
+    """The invitation of ``token``, for answering a whole questionnaire at once: with the key
+    ``answering_version`` takes (None when the questionnaire has no version)."""
+    row = db.session.execute(_invitation_to_answer(), {"token": token}).first()
+    if row is None:
+        raise NotFound(_l("This survey link does not exist."))
+    invitation, version_id, created_at = row
+    return invitation, (version_id, created_at) if version_id is not None else None
 
 
 def check_open(context: AnswerContext, now: datetime | None = None) -> None:
@@ -957,11 +984,13 @@ def record_section(
 _FROZEN_VERSIONS: dict[tuple[int, datetime], QuestionnaireVersion] = {}
 
 
-def answering_version(questionnaire: Questionnaire) -> QuestionnaireVersion:
-    """The questionnaire's current version with its sections, questions and matrix items loaded,
-    for validating a whole response. A version that has responses never changes again, so it
-    is loaded once per process and then served from memory (read-only, detached)."""
-    key = tuple(db.session.execute(_LATEST_VERSION, {"questionnaire_id": questionnaire.id}).one())
+def answering_version(key: tuple[int, datetime] | None) -> QuestionnaireVersion:
+    """The questionnaire's current version (``key``, its id and creation time, from
+    ``invitation_to_answer``) with its sections, questions and matrix items loaded, for
+    validating a whole response. A version that has responses never changes again, so it is
+    loaded once per process and then served from memory (read-only, detached)."""
+    if key is None:
+        raise Unavailable(_l("This survey is closed. Thank you for your interest."))
     cached = _FROZEN_VERSIONS.get(key)
     if cached is not None:
         return cached
@@ -1027,9 +1056,8 @@ def submit_whole(
         progress=max((s.position for s in version.sections), default=0),
         segment=(customer.segment or "") if customer is not None else "",
     )
-    db.session.add(response)
     try:
-        db.session.flush()
+        insert_one(response)
     except IntegrityError:
         db.session.rollback()
         existing = context.find_response()
@@ -1464,12 +1492,21 @@ COUNT_KEY = ("question_id", "item_id", "value_num", "choice", "day", "channel", 
 
 
 @functools.cache
-def _count_upsert(dialect: str):
-    """The atomic "add to the count" upsert, built once per dialect (statements are immutable)."""
+def _count_upsert() -> sa.TextClause:
+    """The atomic "add to the count" upsert. SQLite and PostgreSQL share its syntax; it is
+    written as text because SQLAlchemy cannot cache the compiled form of its ``ON CONFLICT``
+    construct, and compiling it again costs more than the rest of a submission's statements."""
     table = ResultCount.__table__
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    return insert.on_conflict_do_update(
-        index_elements=list(COUNT_KEY), set_={"count": table.c.count + insert.excluded.count}
+    columns = ["questionnaire_id", *COUNT_KEY, "count"]
+    # names of our own table and columns only; every value is bound
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(':' + name for name in columns)}) "
+        f"ON CONFLICT ({', '.join(COUNT_KEY)}) "
+        f"DO UPDATE SET count = {table.name}.count + excluded.count"
+    )
+    return sa.text(sql).bindparams(
+        *(sa.bindparam(name, type_=table.c[name].type) for name in columns)
     )
 
 
@@ -1478,7 +1515,7 @@ def add_result_counts(questionnaire_id: int, keys: Counter, batch: int = 5000) -
     concurrent submissions never lose a count."""
     if not keys:
         return
-    statement = _count_upsert(db.session.get_bind().dialect.name)
+    statement = _count_upsert()
     rows = [
         dict(zip(COUNT_KEY, key, strict=True)) | {"questionnaire_id": questionnaire_id, "count": n}
         for key, n in keys.items()

@@ -7,12 +7,16 @@ with the column type's own bind processor (so values are stored exactly as the O
 them) and hands the rows to the driver's executemany as positional tuples.
 
 ``insert_one``: one new object on the hot write paths (a complaint, a survey response), written
-with a single ``INSERT ... RETURNING`` instead of a unit-of-work flush."""
+with a single ``INSERT ... RETURNING`` instead of a unit-of-work flush.
+
+``insert_values``: a few rows (a response's answers, its result counts) in one multi-row
+``INSERT ... VALUES``: psycopg's executemany sends a statement per row."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import sqlalchemy as sa
 
@@ -69,8 +73,8 @@ def insert_one(obj: T) -> T:
     """Write a new mapped object now and put it in the session as persistent, as
     ``session.add(obj); session.flush()`` would, with one ``INSERT ... RETURNING`` of its row
     and none of the unit of work's bookkeeping (which costs more than the INSERT for a row of
-    thirty columns). Column defaults apply as in a flush and every column is read back, so the
-    object is fully loaded; a version counter starts at 1.
+    thirty columns). Column defaults apply as in a flush and the columns it did not set are read
+    back, so the object is fully loaded; a version counter starts at 1.
 
     For plain rows only: no pending objects the row depends on, no relationship to cascade (set
     foreign key columns, not relationships), no ``before_insert`` events. Returns ``obj``."""
@@ -78,17 +82,17 @@ def insert_one(obj: T) -> T:
     mapper = state.mapper
     if not state.transient or any(rel.key in state.dict for rel in mapper.relationships):
         raise ValueError("insert_one takes a new object with its foreign keys, not relationships")
-    table = mapper.local_table
+    if mapper.version_id_col is not None:
+        setattr(obj, mapper.get_property_by_column(mapper.version_id_col).key, 1)
     values = {
         prop.columns[0].key: state.dict[prop.key]
         for prop in mapper.column_attrs
         if prop.key in state.dict
     }
-    if mapper.version_id_col is not None:
-        values[mapper.version_id_col.key] = 1
-    row = db.session.connection().execute(_insert_returning(table), values).one()
-    for prop in mapper.column_attrs:
-        sa.orm.attributes.set_committed_value(obj, prop.key, row._mapping[prop.columns[0]])
+    statement, generated = _insert_returning(mapper, frozenset(values))
+    row = db.session.connection().execute(statement, values).one()
+    for key, value in zip(generated, row, strict=True):
+        sa.orm.attributes.set_committed_value(obj, key, value)
     sa.orm.make_transient_to_detached(obj)
     session = db.session()
     session.add(obj)
@@ -126,13 +130,63 @@ def _forget_committed(session: sa.orm.Session) -> None:
     session.info.pop(_INSERTED, None)
 
 
-_INSERTS: dict[sa.Table, sa.Insert] = {}
+_INSERTS: dict[tuple[sa.orm.Mapper, frozenset], tuple[sa.Insert, list[str]]] = {}
 
 
-def _insert_returning(table: sa.Table) -> sa.Insert:
-    """``INSERT ... RETURNING`` every column, one statement object per table (so SQLAlchemy
-    finds its compiled form in its cache)."""
+def _insert_returning(mapper: sa.orm.Mapper, given: frozenset) -> tuple[sa.Insert, list[str]]:
+    """``INSERT ... RETURNING`` the columns not ``given`` (the key and the defaults), with their
+    attribute names; one statement object per table and set of columns, so SQLAlchemy finds its
+    compiled form in its cache."""
     try:
-        return _INSERTS[table]
+        return _INSERTS[(mapper, given)]
     except KeyError:
-        return _INSERTS.setdefault(table, table.insert().returning(*table.c))
+        generated = [prop for prop in mapper.column_attrs if prop.columns[0].key not in given]
+        statement = mapper.local_table.insert().returning(*(p.columns[0] for p in generated))
+        return _INSERTS.setdefault((mapper, given), (statement, [p.key for p in generated]))
+
+
+#: bound parameters per multi-row statement (SQLite allows 32,766, PostgreSQL 65,535)
+PARAMETERS = 30_000
+
+
+class Rows(NamedTuple):
+    """Rows for ``insert_values``: mappings of ``columns``, and an optional ``ON CONFLICT``
+    clause (SQLite and PostgreSQL say it alike)."""
+
+    table: sa.Table
+    columns: tuple[str, ...]
+    rows: Sequence[Mapping]
+    on_conflict: str = ""
+
+
+def insert_values(write: Rows) -> None:
+    """Insert rows with one multi-row ``INSERT ... VALUES (...), (...)`` per batch, on the
+    session's connection (psycopg's executemany sends a statement per row). The statement is
+    cached per shape: SQLAlchemy does not cache multi-row ``values()`` constructs."""
+    connection = db.session.connection()
+    per_batch = max(PARAMETERS // len(write.columns), 1)
+    for start in range(0, len(write.rows), per_batch):
+        rows = write.rows[start : start + per_batch]
+        params = {
+            f"{column}_{i}": row[column] for i, row in enumerate(rows) for column in write.columns
+        }
+        statement = _values_statement(write.table, write.columns, len(rows), write.on_conflict)
+        connection.execute(statement, params)
+
+
+@functools.lru_cache(maxsize=128)
+def _values_statement(
+    table: sa.Table, columns: tuple[str, ...], n: int, on_conflict: str
+) -> sa.TextClause:
+    values = ", ".join(
+        "(" + ", ".join(f":{column}_{i}" for column in columns) + ")" for i in range(n)
+    )
+    # our own table and column names only; every value is bound
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values} {on_conflict}"  # noqa: S608
+    return sa.text(sql).bindparams(
+        *(
+            sa.bindparam(f"{column}_{i}", type_=table.c[column].type)
+            for i in range(n)
+            for column in columns
+        )
+    )

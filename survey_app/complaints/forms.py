@@ -45,6 +45,11 @@ def _coerce_int(value):
 
 
 class PublicComplaintForm(FlaskForm):
+    class Meta:
+        # CSRFProtect checks every post before the view runs; a per-form token would only sign
+        # a fresh token on every post, for a page that is then not shown
+        csrf = False
+
     contact_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
     contact_email = StringField(
         _l("E-mail"), validators=[Optional(), Email(check_deliverability=False), Length(max=254)]

@@ -530,16 +530,20 @@ def _intake(
         raise DomainError(_l("Choose a category from the list."), field="category_id")
     while True:
         code = _new_code()
-        row = db.session.execute(
-            _intake_statement(),
-            {
-                "category_id": category_id,
-                "category_code": category_code,
-                "code": code,
-                "severity": severity,
-                "tier": tier,
-            },
-        ).first()
+        row = (
+            db.session.connection()
+            .execute(
+                _intake_statement(),
+                {
+                    "category_id": category_id,
+                    "category_code": category_code,
+                    "code": code,
+                    "severity": severity,
+                    "tier": tier,
+                },
+            )
+            .first()
+        )
         if row is None or row.category_id is None or not row.category_open:
             raise DomainError(_l("Choose a category from the list."), field="category_id")
         if not row.code_taken:

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from survey_app.bulk import insert_one
+from survey_app.bulk import Rows, insert_one, insert_values
 from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
 from survey_app.errors import Conflict, DomainError, NotFound
@@ -911,6 +911,9 @@ def _start_response(context: AnswerContext, language: str) -> Response:
     return response
 
 
+ANSWER_COLUMNS = ("response_id", "question_id", "item_id", "value_num", "value_text")
+
+
 def _answer_rows(response_id: int, values: dict[tuple[int, int | None], list]) -> list[dict]:
     """``survey_answers`` rows of ``(question id, item id) -> values``: numbers in ``value_num``,
     everything else as text."""
@@ -967,7 +970,7 @@ def record_section(
     )
     rows = _answer_rows(response.id, values)
     if rows:
-        db.session.connection().execute(Answer.__table__.insert(), rows)
+        insert_values(Rows(Answer.__table__, ANSWER_COLUMNS, rows))
     answers = answers_by_code(response)
     version = response.version
     sections = visible_sections(version, answers)
@@ -1067,8 +1070,16 @@ def submit_whole(
             raise AlreadyAnswered(_l("You have already answered this survey. Thank you!")) from None
         return None
     rows = _answer_rows(response.id, values)
+    questions = {q.id: q for s in version.sections for q in s.questions}
+    counts = count_keys(
+        questions,
+        [(r["question_id"], r["item_id"], r["value_num"], r["value_text"]) for r in rows],
+        now.date(),
+        response.channel.value,
+        response.segment,
+    )
     if rows:
-        db.session.connection().execute(Answer.__table__.insert(), rows)
+        insert_values(Rows(Answer.__table__, ANSWER_COLUMNS, rows))
     if invitation is not None:
         used = (
             db.session.connection()
@@ -1078,17 +1089,7 @@ def submit_whole(
         if used != 1:
             db.session.rollback()
             raise AlreadyAnswered(_l("You have already answered this survey. Thank you!"))
-    questions = {q.id: q for s in version.sections for q in s.questions}
-    add_result_counts(
-        questionnaire.id,
-        count_keys(
-            questions,
-            [(r["question_id"], r["item_id"], r["value_num"], r["value_text"]) for r in rows],
-            now.date(),
-            response.channel.value,
-            response.segment,
-        ),
-    )
+    add_result_counts(questionnaire.id, counts)
     log.info("response %s submitted (questionnaire %s)", response.id, questionnaire.id)
     _notify_submitted(response, invitation, version, answers_of(version, values))
     return response
@@ -1491,37 +1492,22 @@ def count_keys(questions: dict[int, Question], answers, day, channel: str, segme
 COUNT_KEY = ("question_id", "item_id", "value_num", "choice", "day", "channel", "segment")
 
 
-@functools.cache
-def _count_upsert() -> sa.TextClause:
-    """The atomic "add to the count" upsert. SQLite and PostgreSQL share its syntax; it is
-    written as text because SQLAlchemy cannot cache the compiled form of its ``ON CONFLICT``
-    construct, and compiling it again costs more than the rest of a submission's statements."""
-    table = ResultCount.__table__
-    columns = ["questionnaire_id", *COUNT_KEY, "count"]
-    # names of our own table and columns only; every value is bound
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(':' + name for name in columns)}) "
-        f"ON CONFLICT ({', '.join(COUNT_KEY)}) "
-        f"DO UPDATE SET count = {table.name}.count + excluded.count"
-    )
-    return sa.text(sql).bindparams(
-        *(sa.bindparam(name, type_=table.c[name].type) for name in columns)
-    )
+#: the count of a key already in the summary table grows (SQLite and PostgreSQL say it alike)
+COUNT_UPSERT = (
+    f"ON CONFLICT ({', '.join(COUNT_KEY)}) "
+    f"DO UPDATE SET count = {ResultCount.__tablename__}.count + excluded.count"
+)
 
 
-def add_result_counts(questionnaire_id: int, keys: Counter, batch: int = 5000) -> None:
+def add_result_counts(questionnaire_id: int, keys: Counter) -> None:
     """Add ``keys`` (from ``count_keys``) to the summary table with an atomic upsert, so
     concurrent submissions never lose a count."""
-    if not keys:
-        return
-    statement = _count_upsert()
     rows = [
         dict(zip(COUNT_KEY, key, strict=True)) | {"questionnaire_id": questionnaire_id, "count": n}
         for key, n in keys.items()
     ]
-    for offset in range(0, len(rows), batch):
-        db.session.connection().execute(statement, rows[offset : offset + batch])
+    columns = ("questionnaire_id", *COUNT_KEY, "count")
+    insert_values(Rows(ResultCount.__table__, columns, rows, COUNT_UPSERT))
 
 
 def rebuild_result_counts(questionnaire: Questionnaire, batch: int = 2000) -> int:

@@ -251,6 +251,8 @@ def test_errors_share_one_shape(client, api_key):
         body = answer.get_json()
         assert set(body) == {"error"}
         assert body["error"]["status"] == answer.status_code and body["error"]["message"]
+    # the unknown category is named by the API's own field
+    assert set(answers[3].get_json()["error"]["fields"]) == {"category"}
 
 
 def test_public_posts_are_rate_limited_but_keyed_calls_are_not(app, client, api_key):

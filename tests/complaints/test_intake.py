@@ -48,7 +48,11 @@ def test_a_customer_files_a_complaint_and_follows_it_by_link(app, client):
         assert complaint.customer_id is None
         code = complaint.code
     assert code in page and "Keep this link" in page
+    assert "Thank you. We received your complaint." in page
     assert "Received" in page and "快递盒子破了" in page
+    # the thank-you belongs to the first visit only
+    later = client.get(f"/complaint/t/{token}", headers=EN).get_data(as_text=True)
+    assert "Thank you. We received your complaint." not in later and code in later
     assert len(token) >= 40  # 32 random bytes
 
 
@@ -90,6 +94,29 @@ def test_a_category_not_offered_for_complaints_is_refused(app, client):
         headers=EN,
     )
     assert response.status_code == 200
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Complaint)) == 0
+
+
+def test_an_unknown_category_is_refused_next_to_the_field_and_the_list_is_shown_again(app, client):
+    delivery = _category_id(app)
+    for bad in ("999999", str(2**40), "-1", "1e3", "abc"):
+        response = post_form(
+            client,
+            "/complaint",
+            {
+                "contact_name": "A",
+                "contact_phone": "13800000000",
+                "category_id": bad,
+                "description": "I typed the text I wanted to keep.",
+            },
+            headers=EN,
+        )
+        assert response.status_code == 200, bad
+        html = response.get_data(as_text=True)
+        assert 'id="category_id-error"' in html, bad
+        assert f'value="{delivery}"' in html, bad  # the categories are offered again
+        assert "I typed the text I wanted to keep." in html, bad  # nothing typed is lost
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Complaint)) == 0
 

@@ -10,7 +10,7 @@ them) and hands the rows to the driver's executemany as positional tuples.
 with a single ``INSERT ... RETURNING`` instead of a unit-of-work flush.
 
 ``insert_values``: a few rows (a response's answers, its result counts) in one multi-row
-``INSERT ... VALUES``: psycopg's executemany sends a statement per row."""
+``INSERT ... VALUES`` per table, and on PostgreSQL all of them in one round trip."""
 
 from __future__ import annotations
 
@@ -69,28 +69,39 @@ def _processed(column: list, processor) -> list:
 T = TypeVar("T")
 
 
-def insert_one(obj: T) -> T:
+def insert_one(obj: T, child: tuple[object, str] | None = None) -> T:
     """Write a new mapped object now and put it in the session as persistent, as
     ``session.add(obj); session.flush()`` would, with one ``INSERT ... RETURNING`` of its row
     and none of the unit of work's bookkeeping (which costs more than the INSERT for a row of
     thirty columns). Column defaults apply as in a flush and the columns it did not set are read
     back, so the object is fully loaded; a version counter starts at 1.
 
+    ``child``: another new object and the name of its foreign key column to ``obj`` (a
+    complaint's first timeline event), written with it and not added to the session; on
+    PostgreSQL in the same statement, so one round trip instead of two.
+
     For plain rows only: no pending objects the row depends on, no relationship to cascade (set
     foreign key columns, not relationships), no ``before_insert`` events. Returns ``obj``."""
-    state = sa.inspect(obj)
-    mapper = state.mapper
-    if not state.transient or any(rel.key in state.dict for rel in mapper.relationships):
-        raise ValueError("insert_one takes a new object with its foreign keys, not relationships")
-    if mapper.version_id_col is not None:
-        setattr(obj, mapper.get_property_by_column(mapper.version_id_col).key, 1)
-    values = {
-        prop.columns[0].key: state.dict[prop.key]
-        for prop in mapper.column_attrs
-        if prop.key in state.dict
-    }
+    mapper, values = _new_row(obj)
     statement, generated = _insert_returning(mapper, frozenset(values))
-    row = db.session.connection().execute(statement, values).one()
+    connection = db.session.connection()
+    if child is None:
+        row = connection.execute(statement, values).one()
+    else:
+        child_mapper, child_values = _new_row(child[0])
+        child_values.pop(child[1], None)
+        if connection.dialect.name == "postgresql":
+            together = _insert_with_child(
+                mapper, frozenset(values), child_mapper, frozenset(child_values), child[1]
+            )
+            params = {f"p_{k}": v for k, v in values.items()}
+            params |= {f"c_{k}": v for k, v in child_values.items()}
+            row = connection.execute(together, params).one()
+        else:
+            row = connection.execute(statement, values).one()
+            parent_id = row[generated.index(mapper.primary_key[0].key)]
+            child_values[child[1]] = parent_id
+            connection.execute(child_mapper.local_table.insert(), child_values)
     for key, value in zip(generated, row, strict=True):
         sa.orm.attributes.set_committed_value(obj, key, value)
     sa.orm.make_transient_to_detached(obj)
@@ -101,6 +112,55 @@ def insert_one(obj: T) -> T:
     transaction = session.get_nested_transaction() or session.get_transaction()
     session.info.setdefault(_INSERTED, []).append((obj, transaction))
     return obj
+
+
+def _new_row(obj) -> tuple[sa.orm.Mapper, dict]:
+    """The mapper of a new object and its column values."""
+    state = sa.inspect(obj)
+    mapper = state.mapper
+    if not state.transient or any(rel.key in state.dict for rel in mapper.relationships):
+        raise ValueError("insert_one takes a new object with its foreign keys, not relationships")
+    if mapper.version_id_col is not None:
+        setattr(obj, mapper.get_property_by_column(mapper.version_id_col).key, 1)
+    return mapper, {
+        prop.columns[0].key: state.dict[prop.key]
+        for prop in mapper.column_attrs
+        if prop.key in state.dict
+    }
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_with_child(
+    mapper: sa.orm.Mapper,
+    given: frozenset,
+    child_mapper: sa.orm.Mapper,
+    child_given: frozenset,
+    foreign_key: str,
+) -> sa.Select:
+    """PostgreSQL: ``WITH parent AS (INSERT ... RETURNING ...), child AS (INSERT ... SELECT
+    parent.id, ...) SELECT ... FROM parent``; parameters ``p_<column>`` and ``c_<column>``."""
+    table, child_table = mapper.local_table, child_mapper.local_table
+    _statement, generated = _insert_returning(mapper, given)
+    returned = [mapper.get_property(key).columns[0] for key in generated]
+    parent = (
+        table.insert()
+        .values({k: sa.bindparam(f"p_{k}", type_=table.c[k].type) for k in sorted(given)})
+        .returning(*returned)
+        .cte("parent")
+    )
+    names = sorted(child_given)
+    child = (
+        child_table.insert()
+        .from_select(
+            [foreign_key, *names],
+            sa.select(
+                parent.c[mapper.primary_key[0].key],
+                *(sa.bindparam(f"c_{k}", type_=child_table.c[k].type) for k in names),
+            ),
+        )
+        .cte("child")
+    )
+    return sa.select(*(parent.c[column.key] for column in returned)).add_cte(child)
 
 
 _INSERTED = "bulk.insert_one"
@@ -159,34 +219,81 @@ class Rows(NamedTuple):
     on_conflict: str = ""
 
 
-def insert_values(write: Rows) -> None:
-    """Insert rows with one multi-row ``INSERT ... VALUES (...), (...)`` per batch, on the
-    session's connection (psycopg's executemany sends a statement per row). The statement is
-    cached per shape: SQLAlchemy does not cache multi-row ``values()`` constructs."""
+class Guard(NamedTuple):
+    """An ``UPDATE ... RETURNING 1`` (SQL text, its typed bound parameters, their values) run
+    with the rows of ``insert_values``, which returns how many rows it changed: a claim that
+    fails when somebody else made it first."""
+
+    sql: str
+    binds: tuple[sa.BindParameter, ...]
+    params: Mapping
+
+
+def insert_values(*writes: Rows, guard: Guard | None = None) -> int | None:
+    """Insert rows with one multi-row ``INSERT ... VALUES (...), (...)`` per table (psycopg's
+    executemany sends a statement per row) and run ``guard``, on the session's connection.
+    Returns the number of rows ``guard`` changed (None without one).
+
+    On PostgreSQL everything is one statement (data-modifying ``WITH`` clauses), so one round
+    trip: measured, a response's answers, counts and invitation take 0.66 ms instead of 0.84.
+    Statements are cached per shape (SQLAlchemy does not cache multi-row ``values()``)."""
+    writes = tuple(w for w in writes if w.rows)
     connection = db.session.connection()
-    per_batch = max(PARAMETERS // len(write.columns), 1)
-    for start in range(0, len(write.rows), per_batch):
-        rows = write.rows[start : start + per_batch]
-        params = {
-            f"{column}_{i}": row[column] for i, row in enumerate(rows) for column in write.columns
-        }
-        statement = _values_statement(write.table, write.columns, len(rows), write.on_conflict)
-        connection.execute(statement, params)
+    if connection.dialect.name == "postgresql" and (guard or len(writes) > 1):
+        if sum(len(w.rows) * len(w.columns) for w in writes) <= PARAMETERS:
+            params = dict(guard.params) if guard else {}
+            for k, write in enumerate(writes):
+                params |= _params(write, f"w{k}_")
+            statement = _statement(
+                tuple((w.table, w.columns, len(w.rows), w.on_conflict) for w in writes),
+                guard.sql if guard else "",
+                guard.binds if guard else (),
+            )
+            result = connection.execute(statement, params)
+            return result.scalar_one() if guard else None
+    for write in writes:
+        per_batch = max(PARAMETERS // len(write.columns), 1)
+        for start in range(0, len(write.rows), per_batch):
+            part = write._replace(rows=write.rows[start : start + per_batch])
+            shape = ((part.table, part.columns, len(part.rows), part.on_conflict),)
+            connection.execute(_statement(shape, "", ()), _params(part, "w0_"))
+    if guard is None:
+        return None
+    claimed = connection.execute(sa.text(guard.sql).bindparams(*guard.binds), guard.params)
+    return len(claimed.all())
+
+
+def _params(write: Rows, prefix: str) -> dict:
+    return {
+        f"{prefix}{column}_{i}": row[column]
+        for i, row in enumerate(write.rows)
+        for column in write.columns
+    }
 
 
 @functools.lru_cache(maxsize=128)
-def _values_statement(
-    table: sa.Table, columns: tuple[str, ...], n: int, on_conflict: str
-) -> sa.TextClause:
-    values = ", ".join(
-        "(" + ", ".join(f":{column}_{i}" for column in columns) + ")" for i in range(n)
-    )
-    # our own table and column names only; every value is bound
-    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values} {on_conflict}"  # noqa: S608
-    return sa.text(sql).bindparams(
-        *(
-            sa.bindparam(f"{column}_{i}", type_=table.c[column].type)
+def _statement(shape: tuple, guard_sql: str, guard_binds: tuple) -> sa.TextClause:
+    """The inserts of ``shape`` (tables, columns, numbers of rows, conflict clauses) and the
+    guard as one statement: the insert alone, or ``WITH`` clauses counting what the guard
+    returned."""
+    inserts, binds = [], list(guard_binds)
+    for k, (table, columns, n, on_conflict) in enumerate(shape):
+        prefix = f"w{k}_"
+        values = ", ".join(
+            "(" + ", ".join(f":{prefix}{column}_{i}" for column in columns) + ")" for i in range(n)
+        )
+        # our own table and column names only; every value is bound
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values} {on_conflict}"  # noqa: S608
+        inserts.append(sql.rstrip())
+        binds += [
+            sa.bindparam(f"{prefix}{column}_{i}", type_=table.c[column].type)
             for i in range(n)
             for column in columns
-        )
-    )
+        ]
+    if len(inserts) == 1 and not guard_sql:
+        return sa.text(inserts[0]).bindparams(*binds)
+    clauses = [f"w{k} AS ({insert})" for k, insert in enumerate(inserts)]
+    if guard_sql:
+        clauses.append(f"guard AS ({guard_sql})")
+    tail = "SELECT count(*) FROM guard" if guard_sql else "SELECT 1"
+    return sa.text(f"WITH {', '.join(clauses)} {tail}").bindparams(*binds)

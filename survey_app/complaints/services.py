@@ -580,7 +580,8 @@ def open_complaint(
     category is given by id or by code.
 
     Written in three statements: the settings it needs (``_intake``), then the complaint and
-    the first event of its timeline, each one INSERT (``insert_one``)."""
+    the first event of its timeline, each one INSERT (``insert_one``; on PostgreSQL the two
+    INSERTs are one statement)."""
     now = now or utcnow()
     if actor.kind == "customer":
         channel, severity, customer_id = Channel.WEB, Severity.MEDIUM, None
@@ -622,18 +623,17 @@ def open_complaint(
         updated_at=now,
     )
     _set_deadlines(complaint, intake.calendar, intake.targets)
-    insert_one(complaint)
-    insert_one(
-        _event(
-            complaint,
-            actor,
-            EventKind.CREATED,
-            now,
-            visible=True,
-            to_state=State.RECEIVED,
-            body=channel.value,
-        )
+    complaint.version = 1
+    created = _event(
+        complaint,
+        actor,
+        EventKind.CREATED,
+        now,
+        visible=True,
+        to_state=State.RECEIVED,
+        body=channel.value,
     )
+    insert_one(complaint, child=(created, "complaint_id"))
     log.info("complaint %s received via %s", complaint.code, channel.value)
     return complaint
 

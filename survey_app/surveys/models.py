@@ -429,7 +429,11 @@ class ResultCount(db.Model):
     Each answered question of a submitted response adds 1 to one row with ``item_id = 0`` and
     ``choice = ''`` (its score in ``value_num`` for a rating or NPS question, else 0): the
     "answered" count. A matrix row adds 1 to its own row (``item_id``), a chosen option to its
-    own row (``choice``). Submitted responses never change, so the table only grows."""
+    own row (``choice``). Submitted responses never change, so the table only grows.
+
+    A key's count may be split over up to ``COUNT_SHARDS`` rows (``shard``): each process adds
+    to its own, so concurrent submissions with the same answers do not queue on one row's lock
+    (on PostgreSQL a row updated by one transaction waits for its commit). Readers sum."""
 
     __tablename__ = "survey_result_counts"
     __table_args__ = (
@@ -441,6 +445,7 @@ class ResultCount(db.Model):
             "day",
             "channel",
             "segment",
+            "shard",
             name="uq_survey_result_counts_key",
         ),
         sa.Index("ix_survey_result_counts_q_day", "questionnaire_id", "day"),
@@ -461,4 +466,6 @@ class ResultCount(db.Model):
     day: Mapped[date] = mapped_column(sa.Date())
     channel: Mapped[str] = mapped_column(sa.String(20))
     segment: Mapped[str] = mapped_column(sa.String(60), default="")
+    #: which of the key's rows (see the class docstring)
+    shard: Mapped[int] = mapped_column(sa.SmallInteger(), default=0, server_default="0")
     count: Mapped[int] = mapped_column(default=0)

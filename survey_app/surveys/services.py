@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from survey_app.bulk import Rows, insert_one, insert_values
+from survey_app.bulk import Guard, Rows, insert_one, insert_values
 from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
 from survey_app.errors import Conflict, DomainError, NotFound
@@ -824,14 +825,6 @@ def _invitation_to_answer() -> sa.Select:
     )
 
 
-_MARK_INVITATION_USED = (
-    sa.update(Invitation)
-    .where(Invitation.id == sa.bindparam("invitation_id"), Invitation.completed_at.is_(None))
-    .values(completed_at=sa.bindparam("now", type_=Invitation.completed_at.type))
-    .execution_options(synchronize_session=False)
-)
-
-
 def get_by_public_token(token: str) -> Questionnaire:
     questionnaire = db.session.scalar(
         sa.select(Questionnaire).where(Questionnaire.public_token == token)
@@ -1078,18 +1071,14 @@ def submit_whole(
         response.channel.value,
         response.segment,
     )
-    if rows:
-        insert_values(Rows(Answer.__table__, ANSWER_COLUMNS, rows))
-    if invitation is not None:
-        used = (
-            db.session.connection()
-            .execute(_MARK_INVITATION_USED, {"invitation_id": invitation.id, "now": now})
-            .rowcount
-        )
-        if used != 1:
-            db.session.rollback()
-            raise AlreadyAnswered(_l("You have already answered this survey. Thank you!"))
-    add_result_counts(questionnaire.id, counts)
+    used = insert_values(
+        Rows(Answer.__table__, ANSWER_COLUMNS, rows),
+        _count_rows(questionnaire.id, counts),
+        guard=_invitation_used(invitation.id, now) if invitation is not None else None,
+    )
+    if invitation is not None and used != 1:
+        db.session.rollback()
+        raise AlreadyAnswered(_l("You have already answered this survey. Thank you!"))
     log.info("response %s submitted (questionnaire %s)", response.id, questionnaire.id)
     _notify_submitted(response, invitation, version, answers_of(version, values))
     return response
@@ -1494,20 +1483,43 @@ COUNT_KEY = ("question_id", "item_id", "value_num", "choice", "day", "channel", 
 
 #: the count of a key already in the summary table grows (SQLite and PostgreSQL say it alike)
 COUNT_UPSERT = (
-    f"ON CONFLICT ({', '.join(COUNT_KEY)}) "
+    f"ON CONFLICT ({', '.join(COUNT_KEY)}, shard) "
     f"DO UPDATE SET count = {ResultCount.__tablename__}.count + excluded.count"
 )
+#: rows a key's count may be split over (``ResultCount``)
+COUNT_SHARDS = 8
 
 
 def add_result_counts(questionnaire_id: int, keys: Counter) -> None:
     """Add ``keys`` (from ``count_keys``) to the summary table with an atomic upsert, so
     concurrent submissions never lose a count."""
+    insert_values(_count_rows(questionnaire_id, keys))
+
+
+def _count_rows(questionnaire_id: int, keys: Counter) -> Rows:
+    """``keys`` as rows of the summary table, each added to the count already there."""
+    shard = os.getpid() % COUNT_SHARDS  # this process's row of each key
     rows = [
-        dict(zip(COUNT_KEY, key, strict=True)) | {"questionnaire_id": questionnaire_id, "count": n}
+        dict(zip(COUNT_KEY, key, strict=True))
+        | {"questionnaire_id": questionnaire_id, "count": n, "shard": shard}
         for key, n in keys.items()
     ]
-    columns = ("questionnaire_id", *COUNT_KEY, "count")
-    insert_values(Rows(ResultCount.__table__, columns, rows, COUNT_UPSERT))
+    columns = ("questionnaire_id", *COUNT_KEY, "shard", "count")
+    return Rows(ResultCount.__table__, columns, rows, COUNT_UPSERT)
+
+
+def _invitation_used(invitation_id: int, now: datetime) -> Guard:
+    """Mark the invitation used unless somebody did already: a whole response's single-use
+    claim (``record_section`` claims the response row instead)."""
+    return Guard(
+        f"UPDATE {Invitation.__tablename__} SET completed_at = :used_at "  # noqa: S608
+        "WHERE id = :invitation_id AND completed_at IS NULL RETURNING 1",
+        (
+            sa.bindparam("used_at", type_=Invitation.completed_at.type),
+            sa.bindparam("invitation_id", type_=sa.Integer),
+        ),
+        {"used_at": now, "invitation_id": invitation_id},
+    )
 
 
 def rebuild_result_counts(questionnaire: Questionnaire, batch: int = 2000) -> int:

@@ -326,6 +326,48 @@ def test_api_responses_are_counted_as_a_rebuild_from_the_answers_counts_them(
     assert {row[4] for row in stored} == {"批发"}
 
 
+def test_counts_added_by_several_processes_are_summed_on_the_results(
+    app, client, make_questionnaire, make_customer, make_invitation, monkeypatch
+):
+    """Each process adds to its own row of a key (no queue on one row's lock); the results
+    report the sum, and a rebuild gives the same totals."""
+    import os
+
+    from survey_app.surveys import queries
+    from survey_app.surveys import services as survey_services
+    from survey_app.surveys.models import Question, ResultCount
+
+    qid, _token = make_questionnaire("pulse")
+    for pid in (1001, 1002, 1002):  # three workers' answers, two of them from one worker
+        monkeypatch.setattr(os, "getpid", lambda pid=pid: pid)
+        token = make_invitation(qid, make_customer())
+        answer = client.post(
+            "/api/v1/survey-responses",
+            json={"invitation_token": token, "answers": {"csat": 4, "nps": 9}},
+        )
+        assert answer.status_code == 201, answer.get_json()
+    monkeypatch.undo()
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(ResultCount.shard, ResultCount.count)
+            .join(Question, Question.id == ResultCount.question_id)
+            .where(ResultCount.questionnaire_id == qid, Question.code == "csat")
+            .where(ResultCount.item_id == 0, ResultCount.choice == "")
+        ).all()
+        assert sorted(rows) == sorted([(1001 % 8, 1), (1002 % 8, 2)])
+        questionnaire = survey_services.get_questionnaire(qid)
+
+        def csat() -> dict:
+            _n, results = queries.question_results(questionnaire, queries.Filters())
+            (result,) = [r for r in results if r.question.code == "csat"]
+            return result.scales[0].counts
+
+        assert csat() == {4: 3}
+        survey_services.rebuild_result_counts(questionnaire)
+        db.session.commit()
+        assert csat() == {4: 3}
+
+
 def test_api_finishes_a_response_the_customer_began_on_the_web(
     app, client, make_questionnaire, make_customer, make_invitation
 ):

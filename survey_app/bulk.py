@@ -220,12 +220,12 @@ class Rows(NamedTuple):
 
 
 class Guard(NamedTuple):
-    """An ``UPDATE ... RETURNING 1`` (SQL text, its typed bound parameters, their values) run
-    with the rows of ``insert_values``, which returns how many rows it changed: a claim that
-    fails when somebody else made it first."""
+    """An ``UPDATE ... RETURNING 1`` (SQL text, the names and types of its parameters, their
+    values) run with the rows of ``insert_values``, which returns how many rows it changed: a
+    claim that fails when somebody else made it first."""
 
     sql: str
-    binds: tuple[sa.BindParameter, ...]
+    binds: tuple[tuple[str, sa.types.TypeEngine], ...]
     params: Mapping
 
 
@@ -259,7 +259,7 @@ def insert_values(*writes: Rows, guard: Guard | None = None) -> int | None:
             connection.execute(_statement(shape, "", ()), _params(part, "w0_"))
     if guard is None:
         return None
-    claimed = connection.execute(sa.text(guard.sql).bindparams(*guard.binds), guard.params)
+    claimed = connection.execute(_statement((), guard.sql, guard.binds), guard.params)
     return len(claimed.all())
 
 
@@ -276,7 +276,8 @@ def _statement(shape: tuple, guard_sql: str, guard_binds: tuple) -> sa.TextClaus
     """The inserts of ``shape`` (tables, columns, numbers of rows, conflict clauses) and the
     guard as one statement: the insert alone, or ``WITH`` clauses counting what the guard
     returned."""
-    inserts, binds = [], list(guard_binds)
+    inserts = []
+    binds = [sa.bindparam(name, type_=type_) for name, type_ in guard_binds]
     for k, (table, columns, n, on_conflict) in enumerate(shape):
         prefix = f"w{k}_"
         values = ", ".join(
@@ -290,8 +291,8 @@ def _statement(shape: tuple, guard_sql: str, guard_binds: tuple) -> sa.TextClaus
             for i in range(n)
             for column in columns
         ]
-    if len(inserts) == 1 and not guard_sql:
-        return sa.text(inserts[0]).bindparams(*binds)
+    if len(inserts) + bool(guard_sql) == 1:  # one statement alone
+        return sa.text(inserts[0] if inserts else guard_sql).bindparams(*binds)
     clauses = [f"w{k} AS ({insert})" for k, insert in enumerate(inserts)]
     if guard_sql:
         clauses.append(f"guard AS ({guard_sql})")

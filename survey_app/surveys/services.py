@@ -1514,10 +1514,7 @@ def _invitation_used(invitation_id: int, now: datetime) -> Guard:
     return Guard(
         f"UPDATE {Invitation.__tablename__} SET completed_at = :used_at "  # noqa: S608
         "WHERE id = :invitation_id AND completed_at IS NULL RETURNING 1",
-        (
-            sa.bindparam("used_at", type_=Invitation.completed_at.type),
-            sa.bindparam("invitation_id", type_=sa.Integer),
-        ),
+        (("used_at", Invitation.completed_at.type), ("invitation_id", Invitation.id.type)),
         {"used_at": now, "invitation_id": invitation_id},
     )
 

@@ -140,7 +140,7 @@ def _insert_with_child(
     """PostgreSQL: ``WITH parent AS (INSERT ... RETURNING ...), child AS (INSERT ... SELECT
     parent.id, ...) SELECT ... FROM parent``; parameters ``p_<column>`` and ``c_<column>``."""
     table, child_table = mapper.local_table, child_mapper.local_table
-    _statement, generated = _insert_returning(mapper, given)
+    generated = _insert_returning(mapper, given)[1]
     returned = [mapper.get_property(key).columns[0] for key in generated]
     parent = (
         table.insert()

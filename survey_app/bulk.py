@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -66,42 +66,52 @@ def _processed(column: list, processor) -> list:
     return out
 
 
-T = TypeVar("T")
-
-
-def insert_one(obj: T, child: tuple[object, str] | None = None) -> T:
+def insert_one(obj, *writes: Rows, guard: Guard | None = None) -> int | None:
     """Write a new mapped object now and put it in the session as persistent, as
     ``session.add(obj); session.flush()`` would, with one ``INSERT ... RETURNING`` of its row
     and none of the unit of work's bookkeeping (which costs more than the INSERT for a row of
     thirty columns). Column defaults apply as in a flush and the columns it did not set are read
     back, so the object is fully loaded; a version counter starts at 1.
 
-    ``child``: another new object and the name of its foreign key column to ``obj`` (a
-    complaint's first timeline event), written with it and not added to the session; on
-    PostgreSQL in the same statement, so one round trip instead of two.
+    ``writes`` and ``guard`` are then written as ``insert_values`` writes them; a write's
+    ``parent`` column takes the new object's id (a complaint's first event, a response's
+    answers). On PostgreSQL all of it is one statement: one round trip. Returns what ``guard``
+    returned (None without one).
 
     For plain rows only: no pending objects the row depends on, no relationship to cascade (set
-    foreign key columns, not relationships), no ``before_insert`` events. Returns ``obj``."""
+    foreign key columns, not relationships), no ``before_insert`` events."""
     mapper, values = _new_row(obj)
-    statement, generated = _insert_returning(mapper, frozenset(values))
+    writes = tuple(w for w in writes if w.rows)
     connection = db.session.connection()
-    if child is None:
-        row = connection.execute(statement, values).one()
+    claimed = None
+    filled = _with_defaults(mapper.local_table, values) if writes or guard else None
+    if (
+        connection.dialect.name == "postgresql"
+        and filled is not None
+        and sum(len(w.rows) * len(w.columns) for w in writes) <= PARAMETERS
+    ):
+        params = {f"p_{k}": v for k, v in filled.items()}
+        params |= dict(guard.params) if guard else {}
+        for k, write in enumerate(writes):
+            params |= _params(write, f"w{k}_")
+        generated = [p.key for p in mapper.column_attrs if p.columns[0].key not in filled]
+        statement = _statement(
+            tuple(_shape(w) for w in writes),
+            guard.sql if guard else "",
+            guard.binds if guard else (),
+            (mapper, frozenset(filled)),
+        )
+        *row, claimed = connection.execute(statement, params).one()
+        for key in filled.keys() - values.keys():  # the defaults filled in: known, not read back
+            prop = mapper.get_property_by_column(mapper.local_table.c[key])
+            sa.orm.attributes.set_committed_value(obj, prop.key, filled[key])
     else:
-        child_mapper, child_values = _new_row(child[0])
-        child_values.pop(child[1], None)
-        if connection.dialect.name == "postgresql":
-            together = _insert_with_child(
-                mapper, frozenset(values), child_mapper, frozenset(child_values), child[1]
-            )
-            params = {f"p_{k}": v for k, v in values.items()}
-            params |= {f"c_{k}": v for k, v in child_values.items()}
-            row = connection.execute(together, params).one()
-        else:
-            row = connection.execute(statement, values).one()
-            parent_id = row[generated.index(mapper.primary_key[0].key)]
-            child_values[child[1]] = parent_id
-            connection.execute(child_mapper.local_table.insert(), child_values)
+        statement, generated = _insert_returning(mapper, frozenset(values))
+        row = connection.execute(statement, values).one()
+        if writes or guard:
+            new_id = row[generated.index(mapper.primary_key[0].key)]
+            writes = tuple(_with_parent(w, new_id) for w in writes)
+            claimed = insert_values(*writes, guard=guard)
     for key, value in zip(generated, row, strict=True):
         sa.orm.attributes.set_committed_value(obj, key, value)
     sa.orm.make_transient_to_detached(obj)
@@ -111,7 +121,7 @@ def insert_one(obj: T, child: tuple[object, str] | None = None) -> T:
     # as already persistent, so that is done here (``_forget_rolled_back``).
     transaction = session.get_nested_transaction() or session.get_transaction()
     session.info.setdefault(_INSERTED, []).append((obj, transaction))
-    return obj
+    return claimed
 
 
 def _new_row(obj) -> tuple[sa.orm.Mapper, dict]:
@@ -129,38 +139,39 @@ def _new_row(obj) -> tuple[sa.orm.Mapper, dict]:
     }
 
 
-@functools.lru_cache(maxsize=32)
-def _insert_with_child(
-    mapper: sa.orm.Mapper,
-    given: frozenset,
-    child_mapper: sa.orm.Mapper,
-    child_given: frozenset,
-    foreign_key: str,
-) -> sa.Select:
-    """PostgreSQL: ``WITH parent AS (INSERT ... RETURNING ...), child AS (INSERT ... SELECT
-    parent.id, ...) SELECT ... FROM parent``; parameters ``p_<column>`` and ``c_<column>``."""
-    table, child_table = mapper.local_table, child_mapper.local_table
-    generated = _insert_returning(mapper, given)[1]
-    returned = [mapper.get_property(key).columns[0] for key in generated]
-    parent = (
-        table.insert()
-        .values({k: sa.bindparam(f"p_{k}", type_=table.c[k].type) for k in sorted(given)})
-        .returning(*returned)
-        .cte("parent")
-    )
-    names = sorted(child_given)
-    child = (
-        child_table.insert()
-        .from_select(
-            [foreign_key, *names],
-            sa.select(
-                parent.c[mapper.primary_key[0].key],
-                *(sa.bindparam(f"c_{k}", type_=child_table.c[k].type) for k in names),
-            ),
-        )
-        .cte("child")
-    )
-    return sa.select(*(parent.c[column.key] for column in returned)).add_cte(child)
+def new_row(obj) -> dict:
+    """A new object's column values for ``Rows``, its Python column defaults filled in (the
+    object is not written or added to the session)."""
+    mapper, values = _new_row(obj)
+    filled = _with_defaults(mapper.local_table, values)
+    if filled is None:
+        raise ValueError(f"{mapper.local_table.name}: a column default is not a value")
+    return filled
+
+
+def _with_defaults(table: sa.Table, values: dict) -> dict | None:
+    """``values`` with the Python-side defaults of the columns it lacks, as an INSERT through
+    SQLAlchemy adds them; None when a default is neither a value nor a function (a sequence,
+    an SQL expression)."""
+    filled = dict(values)
+    for column in table.c:
+        default = column.default
+        if column.key in filled or default is None:
+            continue
+        if default.is_scalar:
+            filled[column.key] = default.arg
+        elif default.is_callable:
+            filled[column.key] = default.arg(None)
+        else:
+            return None
+    return filled
+
+
+def _with_parent(write: Rows, parent_id) -> Rows:
+    if not write.parent:
+        return write
+    rows = [{**row, write.parent: parent_id} for row in write.rows]
+    return write._replace(rows=rows, parent="")
 
 
 _INSERTED = "bulk.insert_one"
@@ -210,13 +221,16 @@ PARAMETERS = 30_000
 
 
 class Rows(NamedTuple):
-    """Rows for ``insert_values``: mappings of ``columns``, and an optional ``ON CONFLICT``
-    clause (SQLite and PostgreSQL say it alike)."""
+    """Rows for ``insert_values``: mappings of ``columns``, an optional ``ON CONFLICT`` clause
+    (SQLite and PostgreSQL say it alike), and for ``insert_one`` the column that takes the id of
+    the object it writes (``parent``). Rows carry every column they need: these INSERTs apply
+    no model defaults (``new_row`` fills them in from an object)."""
 
     table: sa.Table
     columns: tuple[str, ...]
     rows: Sequence[Mapping]
     on_conflict: str = ""
+    parent: str = ""
 
 
 class Guard(NamedTuple):
@@ -245,7 +259,7 @@ def insert_values(*writes: Rows, guard: Guard | None = None) -> int | None:
             for k, write in enumerate(writes):
                 params |= _params(write, f"w{k}_")
             statement = _statement(
-                tuple((w.table, w.columns, len(w.rows), w.on_conflict) for w in writes),
+                tuple(_shape(w) for w in writes),
                 guard.sql if guard else "",
                 guard.binds if guard else (),
             )
@@ -255,12 +269,15 @@ def insert_values(*writes: Rows, guard: Guard | None = None) -> int | None:
         per_batch = max(PARAMETERS // len(write.columns), 1)
         for start in range(0, len(write.rows), per_batch):
             part = write._replace(rows=write.rows[start : start + per_batch])
-            shape = ((part.table, part.columns, len(part.rows), part.on_conflict),)
-            connection.execute(_statement(shape, "", ()), _params(part, "w0_"))
+            connection.execute(_statement((_shape(part),), "", ()), _params(part, "w0_"))
     if guard is None:
         return None
     claimed = connection.execute(_statement((), guard.sql, guard.binds), guard.params)
     return len(claimed.all())
+
+
+def _shape(write: Rows) -> tuple:
+    return (write.table, write.columns, len(write.rows), write.on_conflict, write.parent)
 
 
 def _params(write: Rows, prefix: str) -> dict:
@@ -268,21 +285,46 @@ def _params(write: Rows, prefix: str) -> dict:
         f"{prefix}{column}_{i}": row[column]
         for i, row in enumerate(write.rows)
         for column in write.columns
+        if column != write.parent
     }
 
 
 @functools.lru_cache(maxsize=128)
-def _statement(shape: tuple, guard_sql: str, guard_binds: tuple) -> sa.TextClause:
-    """The inserts of ``shape`` (tables, columns, numbers of rows, conflict clauses) and the
-    guard as one statement: the insert alone, or ``WITH`` clauses counting what the guard
-    returned."""
-    inserts = []
+def _statement(
+    shape: tuple, guard_sql: str, guard_binds: tuple, parent: tuple | None = None
+) -> sa.TextClause:
+    """One statement for the inserts of ``shape`` (tables, columns, numbers of rows, conflict
+    clauses, parent columns) and the guard: the insert alone, or ``WITH`` clauses. With
+    ``parent`` (a mapper and the columns given) the first clause inserts that row, the rows'
+    parent columns take its id, and the statement returns the columns not given and what the
+    guard counted."""
+    clauses = []
     binds = [sa.bindparam(name, type_=type_) for name, type_ in guard_binds]
-    for k, (table, columns, n, on_conflict) in enumerate(shape):
-        prefix = f"w{k}_"
-        values = ", ".join(
-            "(" + ", ".join(f":{prefix}{column}_{i}" for column in columns) + ")" for i in range(n)
+    returned: list[sa.Column] = []
+    parent_id = ""
+    if parent is not None:
+        mapper, given = parent
+        table = mapper.local_table
+        names = sorted(given)
+        returned = [p.columns[0] for p in mapper.column_attrs if p.columns[0].key not in given]
+        clauses.append(
+            f"parent AS (INSERT INTO {table.name} ({', '.join(names)}) "  # noqa: S608
+            f"VALUES ({', '.join(':p_' + name for name in names)}) "
+            f"RETURNING {', '.join(column.name for column in returned)})"
         )
+        binds += [sa.bindparam(f"p_{name}", type_=table.c[name].type) for name in names]
+        parent_id = f"(SELECT {mapper.primary_key[0].name} FROM parent)"  # noqa: S608
+    inserts = []
+    for k, (table, columns, n, on_conflict, parent_column) in enumerate(shape):
+        prefix = f"w{k}_"
+        rows = []
+        for i in range(n):
+            cells = [
+                parent_id if column == parent_column else f":{prefix}{column}_{i}"
+                for column in columns
+            ]
+            rows.append("(" + ", ".join(cells) + ")")
+        values = ", ".join(rows)
         # our own table and column names only; every value is bound
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values} {on_conflict}"  # noqa: S608
         inserts.append(sql.rstrip())
@@ -290,11 +332,17 @@ def _statement(shape: tuple, guard_sql: str, guard_binds: tuple) -> sa.TextClaus
             sa.bindparam(f"{prefix}{column}_{i}", type_=table.c[column].type)
             for i in range(n)
             for column in columns
+            if column != parent_column
         ]
-    if len(inserts) + bool(guard_sql) == 1:  # one statement alone
+    if parent is None and len(inserts) + bool(guard_sql) == 1:  # one statement alone
         return sa.text(inserts[0] if inserts else guard_sql).bindparams(*binds)
-    clauses = [f"w{k} AS ({insert})" for k, insert in enumerate(inserts)]
+    clauses += [f"w{k} AS ({insert})" for k, insert in enumerate(inserts)]
     if guard_sql:
         clauses.append(f"guard AS ({guard_sql})")
-    tail = "SELECT count(*) FROM guard" if guard_sql else "SELECT 1"
-    return sa.text(f"WITH {', '.join(clauses)} {tail}").bindparams(*binds)
+    counted = "(SELECT count(*) FROM guard)" if guard_sql else "NULL"
+    if parent is None:
+        return sa.text(f"WITH {', '.join(clauses)} SELECT {counted}").bindparams(*binds)
+    columns = ", ".join("parent." + column.name for column in returned)
+    sql = f"WITH {', '.join(clauses)} SELECT {columns}, {counted} FROM parent"  # noqa: S608
+    statement = sa.text(sql)
+    return statement.bindparams(*binds).columns(*returned, sa.column("claimed", sa.Integer))

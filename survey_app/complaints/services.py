@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm.exc import StaleDataError
 
 from survey_app.accounts.models import Role, User
-from survey_app.bulk import insert_one
+from survey_app.bulk import Rows, insert_one, new_row
 from survey_app.customers import services as customer_services
 from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
@@ -633,7 +633,10 @@ def open_complaint(
         to_state=State.RECEIVED,
         body=channel.value,
     )
-    insert_one(complaint, child=(created, "complaint_id"))
+    event = new_row(created)
+    insert_one(
+        complaint, Rows(ComplaintEvent.__table__, tuple(event), [event], parent="complaint_id")
+    )
     log.info("complaint %s received via %s", complaint.code, channel.value)
     return complaint
 

@@ -907,7 +907,7 @@ def _start_response(context: AnswerContext, language: str) -> Response:
 ANSWER_COLUMNS = ("response_id", "question_id", "item_id", "value_num", "value_text")
 
 
-def _answer_rows(response_id: int, values: dict[tuple[int, int | None], list]) -> list[dict]:
+def _answer_rows(response_id: int | None, values: dict[tuple[int, int | None], list]) -> list[dict]:
     """``survey_answers`` rows of ``(question id, item id) -> values``: numbers in ``value_num``,
     everything else as text."""
     return [
@@ -1052,17 +1052,7 @@ def submit_whole(
         progress=max((s.position for s in version.sections), default=0),
         segment=(customer.segment or "") if customer is not None else "",
     )
-    try:
-        insert_one(response)
-    except IntegrityError:
-        db.session.rollback()
-        existing = context.find_response()
-        if existing is None:
-            raise
-        if existing.complete:
-            raise AlreadyAnswered(_l("You have already answered this survey. Thank you!")) from None
-        return None
-    rows = _answer_rows(response.id, values)
+    rows = _answer_rows(None, values)  # the response's id is filled in as it is written
     questions = {q.id: q for s in version.sections for q in s.questions}
     counts = count_keys(
         questions,
@@ -1071,11 +1061,21 @@ def submit_whole(
         response.channel.value,
         response.segment,
     )
-    used = insert_values(
-        Rows(Answer.__table__, ANSWER_COLUMNS, rows),
-        _count_rows(questionnaire.id, counts),
-        guard=_invitation_used(invitation.id, now) if invitation is not None else None,
-    )
+    try:
+        used = insert_one(
+            response,
+            Rows(Answer.__table__, ANSWER_COLUMNS, rows, parent="response_id"),
+            _count_rows(questionnaire.id, counts),
+            guard=_invitation_used(invitation.id, now) if invitation is not None else None,
+        )
+    except IntegrityError:
+        db.session.rollback()
+        existing = context.find_response()
+        if existing is None:
+            raise
+        if existing.complete:
+            raise AlreadyAnswered(_l("You have already answered this survey. Thank you!")) from None
+        return None
     if invitation is not None and used != 1:
         db.session.rollback()
         raise AlreadyAnswered(_l("You have already answered this survey. Thank you!"))

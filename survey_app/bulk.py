@@ -85,35 +85,21 @@ def insert_one(obj, *writes: Rows, guard: Guard | None = None) -> int | None:
     connection = db.session.connection()
     claimed = None
     filled = _with_defaults(mapper.local_table, values) if writes or guard else None
-    if (
-        connection.dialect.name == "postgresql"
-        and filled is not None
-        and sum(len(w.rows) * len(w.columns) for w in writes) <= PARAMETERS
-    ):
-        params = {f"p_{k}": v for k, v in filled.items()}
-        params |= dict(guard.params) if guard else {}
-        for k, write in enumerate(writes):
-            params |= _params(write, f"w{k}_")
-        generated = [p.key for p in mapper.column_attrs if p.columns[0].key not in filled]
-        statement = _statement(
-            tuple(_shape(w) for w in writes),
-            guard.sql if guard else "",
-            guard.binds if guard else (),
-            (mapper, frozenset(filled)),
-        )
-        *row, claimed = connection.execute(statement, params).one()
+    if filled is not None and _together_fits(connection, writes):
+        generated = _not_given(mapper, filled)
+        *row, claimed = _run_together(connection, writes, guard, (mapper, filled)).one()
         for key in filled.keys() - values.keys():  # the defaults filled in: known, not read back
             prop = mapper.get_property_by_column(mapper.local_table.c[key])
             sa.orm.attributes.set_committed_value(obj, prop.key, filled[key])
     else:
-        statement, generated = _insert_returning(mapper, frozenset(values))
-        row = connection.execute(statement, values).one()
+        generated = _not_given(mapper, values)
+        row = connection.execute(_insert_returning(mapper, frozenset(values)), values).one()
         if writes or guard:
-            new_id = row[generated.index(mapper.primary_key[0].key)]
+            new_id = row[generated.index(mapper.get_property_by_column(mapper.primary_key[0]))]
             writes = tuple(_with_parent(w, new_id) for w in writes)
             claimed = insert_values(*writes, guard=guard)
-    for key, value in zip(generated, row, strict=True):
-        sa.orm.attributes.set_committed_value(obj, key, value)
+    for prop, value in zip(generated, row, strict=True):
+        sa.orm.attributes.set_committed_value(obj, prop.key, value)
     sa.orm.make_transient_to_detached(obj)
     session = db.session()
     session.add(obj)
@@ -201,19 +187,18 @@ def _forget_committed(session: sa.orm.Session) -> None:
     session.info.pop(_INSERTED, None)
 
 
-_INSERTS: dict[tuple[sa.orm.Mapper, frozenset], tuple[sa.Insert, list[str]]] = {}
+def _not_given(mapper: sa.orm.Mapper, given) -> list[sa.orm.ColumnProperty]:
+    """The column attributes whose columns are not in ``given``: the key and the defaults, which
+    an INSERT returns."""
+    return [prop for prop in mapper.column_attrs if prop.columns[0].key not in given]
 
 
-def _insert_returning(mapper: sa.orm.Mapper, given: frozenset) -> tuple[sa.Insert, list[str]]:
-    """``INSERT ... RETURNING`` the columns not ``given`` (the key and the defaults), with their
-    attribute names; one statement object per table and set of columns, so SQLAlchemy finds its
-    compiled form in its cache."""
-    try:
-        return _INSERTS[(mapper, given)]
-    except KeyError:
-        generated = [prop for prop in mapper.column_attrs if prop.columns[0].key not in given]
-        statement = mapper.local_table.insert().returning(*(p.columns[0] for p in generated))
-        return _INSERTS.setdefault((mapper, given), (statement, [p.key for p in generated]))
+@functools.lru_cache(maxsize=128)
+def _insert_returning(mapper: sa.orm.Mapper, given: frozenset) -> sa.Insert:
+    """``INSERT ... RETURNING`` the columns not ``given``; one statement object per table and
+    set of columns, so SQLAlchemy finds its compiled form in its cache."""
+    returned = [prop.columns[0] for prop in _not_given(mapper, given)]
+    return mapper.local_table.insert().returning(*returned)
 
 
 #: bound parameters per multi-row statement (SQLite allows 32,766, PostgreSQL 65,535)
@@ -253,18 +238,9 @@ def insert_values(*writes: Rows, guard: Guard | None = None) -> int | None:
     Statements are cached per shape (SQLAlchemy does not cache multi-row ``values()``)."""
     writes = tuple(w for w in writes if w.rows)
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql" and (guard or len(writes) > 1):
-        if sum(len(w.rows) * len(w.columns) for w in writes) <= PARAMETERS:
-            params = dict(guard.params) if guard else {}
-            for k, write in enumerate(writes):
-                params |= _params(write, f"w{k}_")
-            statement = _statement(
-                tuple(_shape(w) for w in writes),
-                guard.sql if guard else "",
-                guard.binds if guard else (),
-            )
-            result = connection.execute(statement, params)
-            return result.scalar_one() if guard else None
+    if (guard or len(writes) > 1) and _together_fits(connection, writes):
+        result = _run_together(connection, writes, guard)
+        return result.scalar_one() if guard else None
     for write in writes:
         per_batch = max(PARAMETERS // len(write.columns), 1)
         for start in range(0, len(write.rows), per_batch):
@@ -274,6 +250,31 @@ def insert_values(*writes: Rows, guard: Guard | None = None) -> int | None:
         return None
     claimed = connection.execute(_statement((), guard.sql, guard.binds), guard.params)
     return len(claimed.all())
+
+
+def _together_fits(connection, writes: tuple[Rows, ...]) -> bool:
+    """Whether ``writes`` go in one statement: on PostgreSQL, within the parameter limit."""
+    return (
+        connection.dialect.name == "postgresql"
+        and sum(len(w.rows) * len(w.columns) for w in writes) <= PARAMETERS
+    )
+
+
+def _run_together(connection, writes, guard: Guard | None, parent: tuple | None = None):
+    """Run ``writes``, ``guard`` and a parent row (its mapper and column values) as one
+    statement (``_statement``) and return its result."""
+    params = dict(guard.params) if guard else {}
+    if parent is not None:
+        params |= {f"p_{k}": v for k, v in parent[1].items()}
+    for k, write in enumerate(writes):
+        params |= _params(write, f"w{k}_")
+    statement = _statement(
+        tuple(_shape(w) for w in writes),
+        guard.sql if guard else "",
+        guard.binds if guard else (),
+        (parent[0], frozenset(parent[1])) if parent is not None else None,
+    )
+    return connection.execute(statement, params)
 
 
 def _shape(write: Rows) -> tuple:
@@ -306,7 +307,7 @@ def _statement(
         mapper, given = parent
         table = mapper.local_table
         names = sorted(given)
-        returned = [p.columns[0] for p in mapper.column_attrs if p.columns[0].key not in given]
+        returned = [prop.columns[0] for prop in _not_given(mapper, given)]
         clauses.append(
             f"parent AS (INSERT INTO {table.name} ({', '.join(names)}) "  # noqa: S608
             f"VALUES ({', '.join(':p_' + name for name in names)}) "

@@ -101,11 +101,10 @@ def _answered_sections(version, formdata: MultiDict, so_far: dict[str, list], po
             return
         section = following[0]
         questions = survey_services.visible_questions(section, so_far)
-        names = answer_names(questions)
         values, errors = check_answers(
             {
                 name: formdata.getlist(name) if many else formdata.get(name)
-                for name, _question, many in names
+                for name, many in answer_names(questions)
             },
             questions,
         )

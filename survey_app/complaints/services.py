@@ -621,9 +621,9 @@ def open_complaint(
         created_at=now,
         clock_started_at=now,
         updated_at=now,
+        version=1,  # its first event records it before the row is written
     )
     _set_deadlines(complaint, intake.calendar, intake.targets)
-    complaint.version = 1
     created = _event(
         complaint,
         actor,

@@ -272,14 +272,14 @@ def _scored_default(value):
     return str(int(number)) if isinstance(number, float) and number.is_integer() else str(number)
 
 
-def answer_names(questions: list[Question]) -> list[tuple[str, Question, bool]]:
-    """``(field name, question, several values)`` of every answer field of ``questions``."""
+def answer_names(questions: list[Question]) -> list[tuple[str, bool]]:
+    """``(field name, several values)`` of every answer field of ``questions``."""
     names = []
     for question in questions:
         if question.type is QuestionType.MATRIX:
-            names += [(field_name(question, item), question, False) for item in question.items]
+            names += [(field_name(question, item), False) for item in question.items]
         else:
-            names.append((field_name(question), question, question.type is QuestionType.MULTIPLE))
+            names.append((field_name(question), question.type is QuestionType.MULTIPLE))
     return names
 
 
@@ -356,7 +356,7 @@ def validate_answers(form, questions: list[Question]) -> dict | None:
     """Check the posted answer form (``check_answers``); put messages on the fields and return
     None when something is wrong, else the values for ``services.record_section``."""
     values, errors = check_answers(
-        {name: form[name].data for name, _question, _many in answer_names(questions)}, questions
+        {name: form[name].data for name, _many in answer_names(questions)}, questions
     )
     for name, messages in errors.items():
         form[name].errors = [*form[name].errors, *messages]

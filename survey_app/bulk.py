@@ -66,12 +66,18 @@ def _processed(column: list, processor) -> list:
     return out
 
 
-def insert_one(obj, *writes: Rows, guard: Guard | None = None) -> int | None:
+def insert_one(
+    obj, *writes: Rows, guard: Guard | None = None, source: Source | None = None
+) -> int | None:
     """Write a new mapped object now and put it in the session as persistent, as
     ``session.add(obj); session.flush()`` would, with one ``INSERT ... RETURNING`` of its row
     and none of the unit of work's bookkeeping (which costs more than the INSERT for a row of
     thirty columns). Column defaults apply as in a flush and the columns it did not set are read
     back, so the object is fully loaded; a version counter starts at 1.
+
+    ``source`` takes some columns from a query instead (``INSERT ... SELECT``, see ``Source``):
+    when the query finds no row, or the row would break a unique key, nothing at all is written
+    and ``NotWritten`` is raised.
 
     ``writes`` and ``guard`` are then written as ``insert_values`` writes them; a write's
     ``parent`` column takes the new object's id (a complaint's first event, a response's
@@ -84,20 +90,35 @@ def insert_one(obj, *writes: Rows, guard: Guard | None = None) -> int | None:
     writes = tuple(w for w in writes if w.rows)
     connection = db.session.connection()
     claimed = None
-    filled = _with_defaults(mapper.local_table, values) if writes or guard else None
-    if filled is not None and _together_fits(connection, writes):
-        generated = _not_given(mapper, filled)
-        *row, claimed = _run_together(connection, writes, guard, (mapper, filled)).one()
-        for key in filled.keys() - values.keys():  # the defaults filled in: known, not read back
-            prop = mapper.get_property_by_column(mapper.local_table.c[key])
-            sa.orm.attributes.set_committed_value(obj, prop.key, filled[key])
+    # the INSERTs written as SQL text apply the Python column defaults given here
+    filled = _with_defaults(mapper.local_table, values) if writes or guard or source else None
+    if source is not None:
+        if filled is None:
+            raise ValueError(f"{mapper.local_table.name}: a column default is not a value")
+        from_query = source.names
+        values = {k: v for k, v in values.items() if k not in from_query}
+        filled = {k: v for k, v in filled.items() if k not in from_query}
+    together = filled is not None and _together_fits(connection, writes)
+    written = filled if together or source is not None else values  # what the INSERT sets
+    generated = _not_given(mapper, written)
+    if together:
+        result = _run_together(connection, writes, guard, (mapper, filled), source).first()
+        if result is None:
+            raise NotWritten
+        *row, claimed = result
+    elif source is not None:
+        statement = _source_insert(mapper, frozenset(filled), source.shape)
+        row = connection.execute(statement, _parent_params(filled) | source.params).first()
+        if row is None:
+            raise NotWritten
     else:
-        generated = _not_given(mapper, values)
         row = connection.execute(_insert_returning(mapper, frozenset(values)), values).one()
-        if writes or guard:
-            new_id = row[generated.index(mapper.get_property_by_column(mapper.primary_key[0]))]
-            writes = tuple(_with_parent(w, new_id) for w in writes)
-            claimed = insert_values(*writes, guard=guard)
+    if (writes or guard) and not together:
+        new_id = row[generated.index(mapper.get_property_by_column(mapper.primary_key[0]))]
+        claimed = insert_values(*(_with_parent(w, new_id) for w in writes), guard=guard)
+    for key in written.keys() - values.keys():  # the defaults filled in: known, not read back
+        prop = mapper.get_property_by_column(mapper.local_table.c[key])
+        sa.orm.attributes.set_committed_value(obj, prop.key, written[key])
     for prop, value in zip(generated, row, strict=True):
         sa.orm.attributes.set_committed_value(obj, prop.key, value)
     sa.orm.make_transient_to_detached(obj)
@@ -108,6 +129,46 @@ def insert_one(obj, *writes: Rows, guard: Guard | None = None) -> int | None:
     transaction = session.get_nested_transaction() or session.get_transaction()
     session.info.setdefault(_INSERTED, []).append((obj, transaction))
     return claimed
+
+
+class NotWritten(Exception):
+    """``insert_one`` wrote nothing: its ``source`` query found no row, or the row conflicted
+    with a unique key."""
+
+
+class Source(NamedTuple):
+    """Columns ``insert_one`` takes from a query rather than from the object: it writes
+    ``INSERT INTO t (<the object's columns>, <names>) SELECT <its values>, <expressions>
+    <query> ON CONFLICT DO NOTHING``. ``columns`` pairs each column name with its SQL
+    expression; ``query`` is the ``FROM ... WHERE ...`` part (our own SQL text; every value is
+    bound, with ``binds`` naming the parameters and their types and ``params`` their values).
+    Used to write a row only when what it refers to is still there: a complaint's category,
+    open to complaints, and the queue the category is routed to."""
+
+    columns: tuple[tuple[str, str], ...]
+    query: str
+    binds: tuple[tuple[str, sa.types.TypeEngine], ...]
+    params: Mapping
+
+    @property
+    def names(self) -> frozenset:
+        return frozenset(name for name, _expression in self.columns)
+
+    @property
+    def shape(self) -> tuple:
+        return (self.columns, self.query, self.binds)
+
+
+def autocommit_one_write() -> None:
+    """For a request whose writes are one statement (``insert_one`` on PostgreSQL): run the
+    session's statements in autocommit, saving the ``BEGIN`` and ``COMMIT`` round trips; the one
+    statement is atomic by itself. Call it before the session's first statement; afterwards, or
+    on SQLite (whose writes take several statements), it changes nothing. The connection's
+    usual isolation comes back when the session's transaction ends."""
+    session = db.session()
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def _new_row(obj) -> tuple[sa.orm.Mapper, dict]:
@@ -201,6 +262,41 @@ def _insert_returning(mapper: sa.orm.Mapper, given: frozenset) -> sa.Insert:
     return mapper.local_table.insert().returning(*returned)
 
 
+def _parent_params(values: Mapping) -> dict:
+    return {f"p_{k}": v for k, v in values.items()}
+
+
+def _parent_insert(mapper: sa.orm.Mapper, given: frozenset, source: tuple | None) -> tuple:
+    """The ``INSERT ... RETURNING`` of a parent row (``insert_one``) as SQL text: its SQL, bind
+    parameters (the values are ``p_<column>``) and the columns it returns (those not given)."""
+    table = mapper.local_table
+    names = sorted(given)
+    returned = [prop.columns[0] for prop in _not_given(mapper, given)]
+    binds = [sa.bindparam(f"p_{name}", type_=table.c[name].type) for name in names]
+    cells = [f":p_{name}" for name in names]
+    if source is None:
+        # our own table and column names only; every value is bound
+        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(cells)})"  # noqa: S608
+    else:
+        columns, query, source_binds = source
+        names += [name for name, _expression in columns]
+        cells += [expression for _name, expression in columns]
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(names)}) "  # noqa: S608
+            f"SELECT {', '.join(cells)} {query} ON CONFLICT DO NOTHING"
+        )
+        binds += [sa.bindparam(name, type_=type_) for name, type_ in source_binds]
+    sql += f" RETURNING {', '.join(column.name for column in returned)}"
+    return sql, binds, returned
+
+
+@functools.lru_cache(maxsize=128)
+def _source_insert(mapper: sa.orm.Mapper, given: frozenset, source: tuple) -> sa.TextClause:
+    """``insert_one``'s statement with a ``Source``, alone (``_parent_insert``)."""
+    sql, binds, returned = _parent_insert(mapper, given, source)
+    return sa.text(sql).bindparams(*binds).columns(*returned)
+
+
 #: bound parameters per multi-row statement (SQLite allows 32,766, PostgreSQL 65,535)
 PARAMETERS = 30_000
 
@@ -260,19 +356,23 @@ def _together_fits(connection, writes: tuple[Rows, ...]) -> bool:
     )
 
 
-def _run_together(connection, writes, guard: Guard | None, parent: tuple | None = None):
-    """Run ``writes``, ``guard`` and a parent row (its mapper and column values) as one
-    statement (``_statement``) and return its result."""
+def _run_together(
+    connection, writes, guard: Guard | None, parent: tuple | None = None, source=None
+):
+    """Run ``writes``, ``guard`` and a parent row (its mapper and column values, and the
+    ``Source`` of some of its columns) as one statement (``_statement``); returns its result."""
     params = dict(guard.params) if guard else {}
     if parent is not None:
-        params |= {f"p_{k}": v for k, v in parent[1].items()}
+        params |= _parent_params(parent[1])
+    if source is not None:
+        params |= source.params
     for k, write in enumerate(writes):
         params |= _params(write, f"w{k}_")
     statement = _statement(
         tuple(_shape(w) for w in writes),
         guard.sql if guard else "",
         guard.binds if guard else (),
-        (parent[0], frozenset(parent[1])) if parent is not None else None,
+        (parent[0], frozenset(parent[1]), source.shape if source else None) if parent else None,
     )
     return connection.execute(statement, params)
 
@@ -296,25 +396,21 @@ def _statement(
 ) -> sa.TextClause:
     """One statement for the inserts of ``shape`` (tables, columns, numbers of rows, conflict
     clauses, parent columns) and the guard: the insert alone, or ``WITH`` clauses. With
-    ``parent`` (a mapper and the columns given) the first clause inserts that row, the rows'
-    parent columns take its id, and the statement returns the columns not given and what the
-    guard counted."""
+    ``parent`` (a mapper, the columns given and a ``Source`` shape or None) the first clause
+    inserts that row, the rows' parent columns take its id, and the statement returns the
+    columns not given and what the guard counted (no row when a ``Source`` wrote nothing)."""
     clauses = []
     binds = [sa.bindparam(name, type_=type_) for name, type_ in guard_binds]
     returned: list[sa.Column] = []
     parent_id = ""
     if parent is not None:
-        mapper, given = parent
-        table = mapper.local_table
-        names = sorted(given)
-        returned = [prop.columns[0] for prop in _not_given(mapper, given)]
-        clauses.append(
-            f"parent AS (INSERT INTO {table.name} ({', '.join(names)}) "  # noqa: S608
-            f"VALUES ({', '.join(':p_' + name for name in names)}) "
-            f"RETURNING {', '.join(column.name for column in returned)})"
-        )
-        binds += [sa.bindparam(f"p_{name}", type_=table.c[name].type) for name in names]
+        mapper, given, source = parent
+        sql, parent_binds, returned = _parent_insert(mapper, given, source)
+        clauses.append(f"parent AS ({sql})")
+        binds += parent_binds
         parent_id = f"(SELECT {mapper.primary_key[0].name} FROM parent)"  # noqa: S608
+        if source is not None:  # the parent may not be written: nor are its rows then
+            parent_id = f"parent.{mapper.primary_key[0].name}"
     inserts = []
     for k, (table, columns, n, on_conflict, parent_column) in enumerate(shape):
         prefix = f"w{k}_"
@@ -324,11 +420,15 @@ def _statement(
                 parent_id if column == parent_column else f":{prefix}{column}_{i}"
                 for column in columns
             ]
-            rows.append("(" + ", ".join(cells) + ")")
-        values = ", ".join(rows)
+            rows.append(", ".join(cells))
         # our own table and column names only; every value is bound
-        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {values} {on_conflict}"  # noqa: S608
-        inserts.append(sql.rstrip())
+        into = f"INSERT INTO {table.name} ({', '.join(columns)})"
+        if parent_column and parent is not None and parent[2] is not None:
+            # one INSERT ... SELECT per row: none when the parent was not written
+            inserts += [f"{into} SELECT {row} FROM parent {on_conflict}".rstrip() for row in rows]  # noqa: S608
+        else:
+            values = ", ".join(f"({row})" for row in rows)
+            inserts.append(f"{into} VALUES {values} {on_conflict}".rstrip())
         binds += [
             sa.bindparam(f"{prefix}{column}_{i}", type_=table.c[column].type)
             for i in range(n)

@@ -87,6 +87,10 @@ class Config:
 
     PAGE_SIZE = 25
 
+    #: how long a worker may keep the SLA targets and the working calendar it read for new
+    #: complaints (a change made in the worker itself applies at once)
+    SETTINGS_CACHE_SECONDS = 10
+
     #: the integration API and its OpenAPI document (/api/v1/openapi.json)
     API_TITLE = "survey_app integration API"
     API_VERSION = "v1"

@@ -22,6 +22,7 @@ from flask_migrate import downgrade, upgrade  # noqa: E402
 
 from survey_app import create_app  # noqa: E402
 from survey_app.accounts import services as account_services  # noqa: E402
+from survey_app.complaints.services import forget_settings  # noqa: E402
 from survey_app.extensions import db, limiter  # noqa: E402
 from survey_app.taxonomy.services import ensure_default_reasons  # noqa: E402
 
@@ -70,6 +71,7 @@ def _clean_state(request):
         ensure_default_reasons()  # reference data the migrations provide
         db.session.commit()
         limiter.reset()
+        forget_settings()  # the SLA settings this process read are gone with the rows
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from survey_app.accounts.models import Role
+from survey_app.bulk import autocommit_one_write
 from survey_app.complaints import queries as complaint_queries
 from survey_app.complaints import services as complaint_services
 from survey_app.complaints.models import Channel, Complaint
@@ -127,6 +128,7 @@ def create_complaint(data):
             extra["customer_id"] = api_services.customer_id_by_code(data["customer_code"])
     else:
         actor = Actor.customer()
+    autocommit_one_write()  # open_complaint writes one statement
     try:
         complaint = complaint_services.open_complaint(
             actor,

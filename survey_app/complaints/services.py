@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import wraps
@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm.exc import StaleDataError
 
 from survey_app.accounts.models import Role, User
-from survey_app.bulk import Rows, insert_one, new_row
+from survey_app.bulk import NotWritten, Rows, Source, insert_one, new_row
 from survey_app.customers import services as customer_services
 from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
@@ -463,99 +463,92 @@ def _new_code() -> str:
     return "TS" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
-@functools.cache
-def _intake_statement() -> sa.Select:
-    """The one statement behind ``_intake``, built once: SQLAlchemy then reuses its compiled
-    form instead of walking the statement on every complaint."""
-    severity, tier = sa.bindparam("severity", type_=SlaTarget.severity.type), sa.bindparam("tier")
-
-    def target(column):
-        return (
-            sa.select(column)
-            .where(SlaTarget.severity == severity, SlaTarget.tier == tier)
-            .scalar_subquery()
-        )
-
-    first_calendar = sa.select(sa.func.min(WorkCalendar.id)).scalar_subquery()
-    one = sa.select(sa.literal(1).label("one")).subquery()
-    return (
-        sa.select(
-            Reason.id.label("category_id"),
-            sa.and_(Reason.for_complaints, Reason.active).label("category_open"),
-            sa.select(QueueRule.queue_id)
-            .where(QueueRule.category_id == Reason.id)
-            .limit(1)
-            .scalar_subquery()
-            .label("queue_id"),
-            sa.exists()
-            .where(Complaint.code == sa.bindparam("code", type_=sa.String))
-            .label("code_taken"),
-            target(SlaTarget.ack_minutes).label("ack"),
-            target(SlaTarget.resolve_minutes).label("resolve"),
-            WorkCalendar.id,
-            WorkCalendar.enabled,
-            WorkCalendar.start_minute,
-            WorkCalendar.end_minute,
-            WorkCalendar.weekdays,
-            WorkCalendar.timezone,
-            WorkCalendar.holidays,
-        )
-        .select_from(one)
-        .outerjoin(
-            Reason,
-            sa.or_(
-                Reason.id == sa.bindparam("category_id", type_=sa.Integer),
-                Reason.code == sa.bindparam("category_code", type_=sa.String),
+_CATEGORY_SOURCES = {
+    # the category by id or by code, open to complaints; the queue it is routed to
+    by: Source(
+        (
+            ("category_id", "reasons.id"),
+            (
+                "queue_id",
+                "(SELECT complaint_queue_rules.queue_id FROM complaint_queue_rules"
+                " WHERE complaint_queue_rules.category_id = reasons.id LIMIT 1)",
             ),
-        )
-        .outerjoin(WorkCalendar, WorkCalendar.id == first_calendar)
+        ),
+        f"FROM reasons WHERE reasons.{column} = :category AND reasons.for_complaints"
+        " AND reasons.active",
+        (("category", type_),),
+        {},
     )
+    for by, column, type_ in (("id", "id", sa.Integer()), ("code", "code", sa.String()))
+}
 
 
-class _Intake(NamedTuple):
-    category_id: int
-    code: str
-    queue_id: int | None
-    targets: tuple[int, int]
+def _category_source(category_id: int | None, category_code: str | None) -> Source:
+    if category_id is not None:
+        if not 0 < category_id < 2**31:  # no such id, in any database
+            raise DomainError(_l("Choose a category from the list."), field="category_id")
+        return _CATEGORY_SOURCES["id"]._replace(params={"category": category_id})
+    return _CATEGORY_SOURCES["code"]._replace(params={"category": category_code})
+
+
+def _category_open(source: Source) -> bool:
+    query = sa.text(f"SELECT 1 {source.query}").bindparams(  # noqa: S608 (our own SQL)
+        *(sa.bindparam(name, type_=type_) for name, type_ in source.binds)
+    )
+    return db.session.execute(query, source.params).first() is not None
+
+
+class _Settings(NamedTuple):
+    read_at: float
+    targets: dict[tuple[Severity, str], tuple[int, int]]
     calendar: sla.Calendar | None
 
 
-def _intake(
-    category_id: int | None, category_code: str | None, severity: Severity, tier: str
-) -> _Intake:
-    """What a new complaint takes from the settings, read in one statement: its category (which
-    must be open to complaints), a free reference code, the queue the category is routed to, the
-    SLA targets of its severity and tier, and the working calendar."""
-    if category_id is not None and not 0 < category_id < 2**31:  # no such id, in any database
-        raise DomainError(_l("Choose a category from the list."), field="category_id")
-    while True:
-        code = _new_code()
-        row = (
-            db.session.connection()
-            .execute(
-                _intake_statement(),
-                {
-                    "category_id": category_id,
-                    "category_code": category_code,
-                    "code": code,
-                    "severity": severity,
-                    "tier": tier,
-                },
-            )
-            .first()
-        )
-        if row is None or row.category_id is None or not row.category_open:
-            raise DomainError(_l("Choose a category from the list."), field="category_id")
-        if not row.code_taken:
-            break
-    targets = (row.ack, row.resolve) if row.ack is not None else DEFAULT_TARGETS[(severity, tier)]
-    return _Intake(
-        row.category_id,
-        code,
-        row.queue_id,
-        targets,
-        _calendar_of(row if row.id is not None else None),
-    )
+_settings: _Settings | None = None
+
+
+def intake_settings() -> tuple[dict[tuple[Severity, str], tuple[int, int]], sla.Calendar | None]:
+    """The SLA targets and the working calendar, for new complaints: read again when older
+    than ``SETTINGS_CACHE_SECONDS``, or when this process changed them. A complaint that another
+    worker receives in the seconds after a change gets the targets it would have got a moment
+    earlier; SLA settings apply to new complaints only, so nothing else is affected."""
+    global _settings
+    now = time.monotonic()
+    settings = _settings
+    if settings is None or now - settings.read_at > current_app.config["SETTINGS_CACHE_SECONDS"]:
+        settings = _settings = _Settings(now, sla_targets(), calendar())
+    return settings.targets, settings.calendar
+
+
+def forget_settings() -> None:
+    """Read the SLA targets and the calendar again for the next complaint (after they were
+    changed outside this process's session, e.g. a restored database)."""
+    global _settings
+    _settings = None
+
+
+_SETTINGS_CHANGED = "complaints.settings_changed"
+
+
+def _settings_written(_mapper, _connection, target) -> None:
+    forget_settings()
+    session = sa.orm.object_session(target)
+    if session is not None:
+        session.info[_SETTINGS_CHANGED] = True
+
+
+for _model in (SlaTarget, WorkCalendar):
+    for _event_name in ("after_insert", "after_update", "after_delete"):
+        sa.event.listen(_model, _event_name, _settings_written)
+
+
+@sa.event.listens_for(sa.orm.Session, "after_commit")
+@sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
+def _settings_settled(session, *_args) -> None:
+    """Settings written in a transaction may have been read back into the cache before it
+    ended: read them again once it has."""
+    if session.info.pop(_SETTINGS_CHANGED, False):
+        forget_settings()
 
 
 def open_complaint(
@@ -579,9 +572,10 @@ def open_complaint(
     staff for a phone call, e-mail, letter or visit. Sets the SLA deadlines and the queue. The
     category is given by id or by code.
 
-    Written in three statements: the settings it needs (``_intake``), then the complaint and
-    the first event of its timeline, each one INSERT (``insert_one``; on PostgreSQL the two
-    INSERTs are one statement)."""
+    Written with no read: the SLA settings come from ``intake_settings``, and the complaint's
+    INSERT takes its category and queue from the category's row (``Source``), so a category
+    closed to complaints meanwhile writes nothing. The complaint and the first event of its
+    timeline are two INSERTs (``insert_one``), one statement on PostgreSQL."""
     now = now or utcnow()
     if actor.kind == "customer":
         channel, severity, customer_id = Channel.WEB, Severity.MEDIUM, None
@@ -600,43 +594,55 @@ def open_complaint(
         raise DomainError(_l("This date is in the future."), field="occurred_on")
     customer = db.session.get(Customer, customer_id) if customer_id else None
     tier = customer_tier(customer)
-    intake = _intake(category_id, category_code, severity, tier)
-    complaint = Complaint(
-        code=intake.code,
-        token=secrets.token_urlsafe(32),
-        state=State.RECEIVED,
-        severity=severity,
-        channel=channel,
-        category_id=intake.category_id,
-        contact_name=contact_name.strip(),
-        contact_email=contact_email.strip().lower(),
-        contact_phone=contact_phone.strip(),
-        description=description.strip(),
-        occurred_on=occurred_on,
-        order_ref=order_ref.strip(),
-        desired_outcome=desired_outcome.strip(),
-        customer_id=customer.id if customer else None,
-        queue_id=intake.queue_id,
-        tier=tier,
-        created_at=now,
-        clock_started_at=now,
-        updated_at=now,
-        version=1,  # its first event records it before the row is written
-    )
-    _set_deadlines(complaint, intake.calendar, intake.targets)
-    created = _event(
-        complaint,
-        actor,
-        EventKind.CREATED,
-        now,
-        visible=True,
-        to_state=State.RECEIVED,
-        body=channel.value,
-    )
-    event = new_row(created)
-    insert_one(
-        complaint, Rows(ComplaintEvent.__table__, tuple(event), [event], parent="complaint_id")
-    )
+    source = _category_source(category_id, category_code)
+    targets, cal = intake_settings()
+    while True:
+        complaint = Complaint(
+            code=_new_code(),
+            token=secrets.token_urlsafe(32),
+            state=State.RECEIVED,
+            severity=severity,
+            channel=channel,
+            contact_name=contact_name.strip(),
+            contact_email=contact_email.strip().lower(),
+            contact_phone=contact_phone.strip(),
+            description=description.strip(),
+            occurred_on=occurred_on,
+            order_ref=order_ref.strip(),
+            desired_outcome=desired_outcome.strip(),
+            customer_id=customer.id if customer else None,
+            tier=tier,
+            created_at=now,
+            clock_started_at=now,
+            updated_at=now,
+            version=1,  # its first event records it before the row is written
+        )
+        _set_deadlines(
+            complaint, cal, targets.get((severity, tier), DEFAULT_TARGETS[(severity, tier)])
+        )
+        created = _event(
+            complaint,
+            actor,
+            EventKind.CREATED,
+            now,
+            visible=True,
+            to_state=State.RECEIVED,
+            body=channel.value,
+        )
+        event = new_row(created)
+        try:
+            insert_one(
+                complaint,
+                Rows(ComplaintEvent.__table__, tuple(event), [event], parent="complaint_id"),
+                source=source,
+            )
+        except NotWritten:
+            if not _category_open(source):
+                raise DomainError(
+                    _l("Choose a category from the list."), field="category_id"
+                ) from None
+            continue  # the reference code was taken: draw another
+        break
     log.info("complaint %s received via %s", complaint.code, channel.value)
     return complaint
 

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from survey_app.accounts.models import Role
+from survey_app.bulk import autocommit_one_write
 from survey_app.charts import figure_json
 from survey_app.db_types import utcnow
 from survey_app.errors import DomainError
@@ -83,7 +84,11 @@ def complaint_labels():
 
 
 def _files(field) -> list[tuple[str, bytes]]:
-    return [(f.filename or "file", f.read()) for f in (field.data or []) if f and f.filename]
+    return [(f.filename, f.read()) for f in _uploads(field)]
+
+
+def _uploads(field) -> list:
+    return [f for f in (field.data or []) if f and f.filename]
 
 
 # --- public: intake and tracking ---
@@ -115,6 +120,8 @@ def new_public():
     category) and writes no session: the tracking page it leads to says thank you."""
     form = PublicComplaintForm()
     if form.validate_on_submit():
+        if not _uploads(form.attachments):
+            autocommit_one_write()  # then open_complaint writes one statement
         try:
             complaint = _open_from_form(form, Actor.customer(), channel=Channel.WEB)
         except DomainError as error:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from survey_app.complaints.models import Complaint
+from survey_app.complaints.models import Complaint, ComplaintEvent
 from survey_app.customers.models import Customer, Transaction
 from survey_app.extensions import db
 from survey_app.surveys.models import Answer, Question, Response
+from survey_app.taxonomy.models import Reason
 
 COMPLAINT = {
     "category": "delivery",
@@ -55,6 +56,27 @@ def test_customer_cannot_set_staff_fields_but_staff_key_can(app, client, api_key
     by_code = {code: (sev.value, ch.value) for code, sev, ch in rows}
     assert by_code[customer.get_json()["code"]] == ("medium", "web")
     assert by_code[staff.get_json()["code"]] == ("critical", "phone")
+
+
+def test_a_complaint_to_a_closed_category_writes_nothing_and_the_next_is_whole(app, client):
+    """On PostgreSQL a public complaint is one statement in autocommit: a refused one leaves no
+    row, and the connection it used is transactional again afterwards."""
+    with app.app_context():
+        db.session.execute(sa.update(Reason).where(Reason.code == "price").values(active=False))
+        db.session.commit()
+    refused = client.post("/api/v1/complaints", json={**COMPLAINT, "category": "price"})
+    assert refused.status_code == 422
+    assert set(refused.get_json()["error"]["fields"]) == {"category"}
+    filed = client.post("/api/v1/complaints", json=COMPLAINT)
+    assert filed.status_code == 201
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Complaint)) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ComplaintEvent)) == 1
+        for _ in range(10):  # each connection of the pool in turn: a rollback undoes
+            db.session.execute(sa.update(Complaint).values(description="changed"))
+            db.session.rollback()
+            db.session.close()
+        assert db.session.scalar(sa.select(Complaint.description)) == COMPLAINT["description"]
 
 
 def test_complaint_list_keyset_pages_and_filters(client, api_key):

@@ -1,14 +1,19 @@
 """A complaint is written with one INSERT of its row and one of its first event, outside the
-unit of work: what the session holds afterwards must still be right, also after a rollback."""
+unit of work, with no read before (its category is checked by the INSERT, its SLA settings come
+from a per-process copy): what the session holds afterwards must still be right, also after a
+rollback, and nothing is written for a refused category."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from survey_app.bulk import NotWritten, Rows, Source, insert_one
 from survey_app.complaints import services
-from survey_app.complaints.models import Complaint, ComplaintEvent, State
-from survey_app.errors import Conflict
+from survey_app.complaints.models import Complaint, ComplaintEvent, Severity, SlaTarget, State
+from survey_app.errors import Conflict, DomainError
 from survey_app.extensions import db
 
 
@@ -72,3 +77,109 @@ def test_a_complaint_written_in_a_rolled_back_savepoint_leaves_the_session(world
     assert kept in db.session
     db.session.commit()
     assert db.session.scalars(sa.select(Complaint.description)).all() == ["Outer."]
+
+
+def test_a_category_closed_to_complaints_writes_nothing(world):
+    category = world.category
+    category.for_complaints = False
+    db.session.commit()
+    with pytest.raises(DomainError, match="Choose a category") as refused:
+        world.open()
+    assert refused.value.field == "category_id"
+    category.for_complaints, category.active = True, False
+    db.session.commit()
+    with pytest.raises(DomainError, match="Choose a category"):
+        world.open(category_id=None, category_code="delivery")
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Complaint)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ComplaintEvent)) == 0
+
+
+def test_a_complaint_takes_the_queue_its_category_is_routed_to_by_code(world):
+    queue = services.save_queue(
+        world.actor("admin"),
+        None,
+        name="Logistics",
+        member_ids=[],
+        category_ids=[world.category_id],
+    )
+    db.session.commit()
+    complaint = world.open(category_id=None, category_code="delivery")
+    assert (complaint.category_id, complaint.queue_id) == (world.category_id, queue.id)
+
+
+def _delivery(params=None):
+    return Source(
+        (("category_id", "reasons.id"),),
+        "FROM reasons WHERE reasons.code = :category",
+        (("category", sa.String()),),
+        params or {"category": "delivery"},
+    )
+
+
+def _copy_of(complaint: Complaint, **changes) -> Complaint:
+    columns = ("code", "token", "contact_name", "description", "created_at", "clock_started_at")
+    return Complaint(**{c: getattr(complaint, c) for c in columns} | changes)
+
+
+def _event_of(complaint: Complaint) -> Rows:
+    event = {"complaint_id": None, "at": complaint.created_at, "kind": "created", "version": 1}
+    event |= {"actor_kind": "system", "action": "", "from_state": "", "to_state": "received"}
+    event |= {"body": "", "visible_to_customer": True}
+    return Rows(ComplaintEvent.__table__, tuple(event), [event], parent="complaint_id")
+
+
+def test_insert_one_with_a_source_writes_nothing_when_the_query_finds_no_row(world):
+    existing = world.open()
+    db.session.commit()
+    stray = _copy_of(existing, code="TSNOTHERE1", token="t-not-there")
+    with pytest.raises(NotWritten):
+        insert_one(stray, _event_of(stray), source=_delivery({"category": "no-such-category"}))
+    written = _copy_of(existing, code="TSWRITTEN1", token="t-written")
+    insert_one(written, _event_of(written), source=_delivery())
+    db.session.commit()
+    assert written.category_id == world.category_id  # taken from the query, read back
+    assert written.paused_seconds == 0  # a column default the INSERT applied
+    counts = db.session.execute(
+        sa.select(ComplaintEvent.complaint_id, sa.func.count()).group_by(
+            ComplaintEvent.complaint_id
+        )
+    ).all()
+    assert sorted(counts) == sorted([(existing.id, 1), (written.id, 1)])
+
+
+def test_insert_one_with_a_source_writes_nothing_when_a_unique_key_is_taken(world):
+    existing = world.open()
+    db.session.commit()
+    duplicate = _copy_of(existing, token="another-token")  # the same reference code
+    with pytest.raises(NotWritten):
+        insert_one(duplicate, _event_of(duplicate), source=_delivery())
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Complaint)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ComplaintEvent)) == 1
+
+
+def test_settings_changed_by_another_worker_apply_within_the_cache_time(world, app):
+    now = world.tick()
+    assert world.open(severity=Severity.MEDIUM, now=now).ack_due_at == now + timedelta(hours=8)
+    db.session.commit()
+    # another worker saves new targets: this process learns of it when its copy is too old
+    with db.engine.begin() as other_worker:
+        other_worker.execute(
+            sa.insert(SlaTarget),
+            [{"severity": "medium", "tier": "general", "ack_minutes": 90, "resolve_minutes": 600}],
+        )
+    app.config["SETTINGS_CACHE_SECONDS"] = 3600
+    assert world.open(severity=Severity.MEDIUM, now=now).ack_due_at == now + timedelta(hours=8)
+    app.config["SETTINGS_CACHE_SECONDS"] = 0
+    assert world.open(severity=Severity.MEDIUM, now=now).ack_due_at == now + timedelta(minutes=90)
+
+
+def test_settings_saved_in_a_rolled_back_transaction_are_not_kept(world):
+    now = world.tick()
+    services.save_sla_targets(world.actor("admin"), {(Severity.MEDIUM, "general"): (90, 600)})
+    seen = world.open(severity=Severity.MEDIUM, now=now)  # this transaction sees its own change
+    assert seen.ack_due_at == now + timedelta(minutes=90)
+    db.session.rollback()
+    after = world.open(severity=Severity.MEDIUM, now=now)
+    assert after.ack_due_at == now + timedelta(hours=8)

@@ -10,7 +10,7 @@ them) and hands the rows to the driver's executemany as positional tuples.
 with a single ``INSERT ... RETURNING`` instead of a unit-of-work flush.
 
 ``insert_values``: a few rows (a response's answers, its result counts) in one multi-row
-``INSERT ... VALUES`` per table, and on PostgreSQL all of them in one round trip."""
+``INSERT ... VALUES`` per table; with ``insert_one``, on PostgreSQL, in its one statement."""
 
 from __future__ import annotations
 
@@ -68,28 +68,29 @@ def _processed(column: list, processor) -> list:
 
 def insert_one(
     obj, *writes: Rows, guard: Guard | None = None, source: Source | None = None
-) -> int | None:
+) -> None:
     """Write a new mapped object now and put it in the session as persistent, as
     ``session.add(obj); session.flush()`` would, with one ``INSERT ... RETURNING`` of its row
     and none of the unit of work's bookkeeping (which costs more than the INSERT for a row of
     thirty columns). Column defaults apply as in a flush and the columns it did not set are read
     back, so the object is fully loaded; a version counter starts at 1.
 
-    ``source`` takes some columns from a query instead (``INSERT ... SELECT``, see ``Source``):
-    when the query finds no row, or the row would break a unique key, nothing at all is written
-    and ``NotWritten`` is raised.
+    ``writes`` are written with it, as ``insert_values`` writes them; a write's ``parent``
+    column takes the new object's id (a complaint's first event, a response's answers).
 
-    ``writes`` and ``guard`` are then written as ``insert_values`` writes them; a write's
-    ``parent`` column takes the new object's id (a complaint's first event, a response's
-    answers). On PostgreSQL all of it is one statement: one round trip. Returns what ``guard``
-    returned (None without one).
+    Nothing at all is written, and ``NotWritten`` raised, when ``guard`` (an ``UPDATE``, run
+    first) changes no row, or when ``source`` (some columns taken from a query, see ``Source``)
+    finds no row or its row would break a unique key.
 
-    For plain rows only: no pending objects the row depends on, no relationship to cascade (set
-    foreign key columns, not relationships), no ``before_insert`` events."""
+    On PostgreSQL all of it is one statement: one round trip, atomic by itself (so it may run
+    in autocommit, ``autocommit_one_write``). For plain rows only: no pending objects the row
+    depends on, no relationship to cascade (set foreign key columns, not relationships), no
+    ``before_insert`` events."""
+    if guard is not None and source is not None:
+        raise ValueError("insert_one takes a guard or a source, not both")
     mapper, values = _new_row(obj)
     writes = tuple(w for w in writes if w.rows)
     connection = db.session.connection()
-    claimed = None
     # the INSERTs written as SQL text apply the Python column defaults given here
     filled = _with_defaults(mapper.local_table, values) if writes or guard or source else None
     if source is not None:
@@ -102,20 +103,23 @@ def insert_one(
     written = filled if together or source is not None else values  # what the INSERT sets
     generated = _not_given(mapper, written)
     if together:
-        result = _run_together(connection, writes, guard, (mapper, filled), source).first()
-        if result is None:
-            raise NotWritten
-        *row, claimed = result
-    elif source is not None:
-        statement = _source_insert(mapper, frozenset(filled), source.shape)
-        row = connection.execute(statement, _parent_params(filled) | source.params).first()
-        if row is None:
-            raise NotWritten
+        row = _run_together(connection, writes, guard, source, mapper, filled).first()
     else:
-        row = connection.execute(_insert_returning(mapper, frozenset(values)), values).one()
-    if (writes or guard) and not together:
-        new_id = row[generated.index(mapper.get_property_by_column(mapper.primary_key[0]))]
-        claimed = insert_values(*(_with_parent(w, new_id) for w in writes), guard=guard)
+        if leave_autocommit():  # several statements: one transaction again
+            connection = db.session.connection()
+        claim = _guard(guard.sql, guard.binds) if guard is not None else None
+        if claim is not None and not connection.execute(claim, guard.params).first():
+            raise NotWritten
+        if source is not None:
+            statement = _source_insert(mapper, frozenset(filled), source.shape)
+            row = connection.execute(statement, _parent_params(filled) | source.params).first()
+        else:
+            row = connection.execute(_insert_returning(mapper, frozenset(values)), values).one()
+        if row is not None and writes:
+            new_id = row[generated.index(mapper.get_property_by_column(mapper.primary_key[0]))]
+            insert_values(*(_with_parent(w, new_id) for w in writes))
+    if row is None:
+        raise NotWritten
     for key in written.keys() - values.keys():  # the defaults filled in: known, not read back
         prop = mapper.get_property_by_column(mapper.local_table.c[key])
         sa.orm.attributes.set_committed_value(obj, prop.key, written[key])
@@ -128,12 +132,11 @@ def insert_one(
     # as already persistent, so that is done here (``_forget_rolled_back``).
     transaction = session.get_nested_transaction() or session.get_transaction()
     session.info.setdefault(_INSERTED, []).append((obj, transaction))
-    return claimed
 
 
 class NotWritten(Exception):
-    """``insert_one`` wrote nothing: its ``source`` query found no row, or the row conflicted
-    with a unique key."""
+    """``insert_one`` wrote nothing: its guard changed no row, or its ``source`` query found no
+    row, or that row conflicted with a unique key."""
 
 
 class Source(NamedTuple):
@@ -159,16 +162,47 @@ class Source(NamedTuple):
         return (self.columns, self.query, self.binds)
 
 
+class Guard(NamedTuple):
+    """An ``UPDATE ... RETURNING 1`` (SQL text, the names and types of its parameters, their
+    values) that ``insert_one`` runs before it writes: a claim that fails when somebody else
+    made it first, and then nothing is written."""
+
+    sql: str
+    binds: tuple[tuple[str, sa.types.TypeEngine], ...]
+    params: Mapping
+
+
+_AUTOCOMMIT = "bulk.autocommit"
+
+
 def autocommit_one_write() -> None:
     """For a request whose writes are one statement (``insert_one`` on PostgreSQL): run the
     session's statements in autocommit, saving the ``BEGIN`` and ``COMMIT`` round trips; the one
     statement is atomic by itself. Call it before the session's first statement; afterwards, or
     on SQLite (whose writes take several statements), it changes nothing. The connection's
-    usual isolation comes back when the session's transaction ends."""
+    usual isolation comes back when the session's transaction ends, or at
+    ``leave_autocommit``."""
     session = db.session()
     if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
         return
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    session.info[_AUTOCOMMIT] = session.get_transaction()
+
+
+def leave_autocommit() -> bool:
+    """Make what the session runs next one transaction again, when ``autocommit_one_write``
+    made it autocommit: for a request that turns out to write more than one statement. What the
+    session loaded stays loaded. Returns whether it was in autocommit."""
+    session = db.session()
+    transaction = session.info.pop(_AUTOCOMMIT, None)
+    if transaction is None or transaction is not session.get_transaction():
+        return False
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()  # nothing to commit on the server: ends the autocommit connection's use
+    finally:
+        session.expire_on_commit = expire
+    return True
 
 
 def _new_row(obj) -> tuple[sa.orm.Mapper, dict]:
@@ -266,18 +300,20 @@ def _parent_params(values: Mapping) -> dict:
     return {f"p_{k}": v for k, v in values.items()}
 
 
-def _parent_insert(mapper: sa.orm.Mapper, given: frozenset, source: tuple | None) -> tuple:
-    """The ``INSERT ... RETURNING`` of a parent row (``insert_one``) as SQL text: its SQL, bind
-    parameters (the values are ``p_<column>``) and the columns it returns (those not given)."""
+def _parent_insert(
+    mapper: sa.orm.Mapper, given: frozenset, source: tuple | None, after_guard: bool = False
+) -> tuple:
+    """The ``INSERT ... RETURNING`` of ``insert_one``'s row as SQL text: its SQL, bind
+    parameters (the values are ``p_<column>``) and the columns it returns (those not given).
+    With a ``Source`` shape it is an ``INSERT ... SELECT`` from the source's query; after a
+    guard (``WITH guard AS (...)``), one that writes nothing unless the guard changed a row."""
     table = mapper.local_table
     names = sorted(given)
     returned = [prop.columns[0] for prop in _not_given(mapper, given)]
     binds = [sa.bindparam(f"p_{name}", type_=table.c[name].type) for name in names]
     cells = [f":p_{name}" for name in names]
-    if source is None:
-        # our own table and column names only; every value is bound
-        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(cells)})"  # noqa: S608
-    else:
+    # our own table and column names only; every value is bound
+    if source is not None:
         columns, query, source_binds = source
         names += [name for name, _expression in columns]
         cells += [expression for _name, expression in columns]
@@ -286,6 +322,10 @@ def _parent_insert(mapper: sa.orm.Mapper, given: frozenset, source: tuple | None
             f"SELECT {', '.join(cells)} {query} ON CONFLICT DO NOTHING"
         )
         binds += [sa.bindparam(name, type_=type_) for name, type_ in source_binds]
+    elif after_guard:
+        sql = f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {', '.join(cells)} FROM guard"  # noqa: S608
+    else:
+        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join(cells)})"  # noqa: S608
     sql += f" RETURNING {', '.join(column.name for column in returned)}"
     return sql, binds, returned
 
@@ -295,6 +335,11 @@ def _source_insert(mapper: sa.orm.Mapper, given: frozenset, source: tuple) -> sa
     """``insert_one``'s statement with a ``Source``, alone (``_parent_insert``)."""
     sql, binds, returned = _parent_insert(mapper, given, source)
     return sa.text(sql).bindparams(*binds).columns(*returned)
+
+
+@functools.lru_cache(maxsize=128)
+def _guard(sql: str, binds: tuple) -> sa.TextClause:
+    return sa.text(sql).bindparams(*(sa.bindparam(n, type_=t) for n, t in binds))
 
 
 #: bound parameters per multi-row statement (SQLite allows 32,766, PostgreSQL 65,535)
@@ -314,65 +359,46 @@ class Rows(NamedTuple):
     parent: str = ""
 
 
-class Guard(NamedTuple):
-    """An ``UPDATE ... RETURNING 1`` (SQL text, the names and types of its parameters, their
-    values) run with the rows of ``insert_values``, which returns how many rows it changed: a
-    claim that fails when somebody else made it first."""
-
-    sql: str
-    binds: tuple[tuple[str, sa.types.TypeEngine], ...]
-    params: Mapping
-
-
-def insert_values(*writes: Rows, guard: Guard | None = None) -> int | None:
-    """Insert rows with one multi-row ``INSERT ... VALUES (...), (...)`` per table (psycopg's
-    executemany sends a statement per row) and run ``guard``, on the session's connection.
-    Returns the number of rows ``guard`` changed (None without one).
-
-    On PostgreSQL everything is one statement (data-modifying ``WITH`` clauses), so one round
-    trip: measured, a response's answers, counts and invitation take 0.66 ms instead of 0.84.
-    Statements are cached per shape (SQLAlchemy does not cache multi-row ``values()``)."""
-    writes = tuple(w for w in writes if w.rows)
+def insert_values(*writes: Rows) -> None:
+    """Insert rows with one multi-row ``INSERT ... VALUES (...), (...)`` per table and batch
+    (psycopg's executemany sends a statement per row), on the session's connection. Statements
+    are cached per shape (SQLAlchemy does not cache multi-row ``values()``)."""
     connection = db.session.connection()
-    if (guard or len(writes) > 1) and _together_fits(connection, writes):
-        result = _run_together(connection, writes, guard)
-        return result.scalar_one() if guard else None
     for write in writes:
         per_batch = max(PARAMETERS // len(write.columns), 1)
         for start in range(0, len(write.rows), per_batch):
             part = write._replace(rows=write.rows[start : start + per_batch])
-            connection.execute(_statement((_shape(part),), "", ()), _params(part, "w0_"))
-    if guard is None:
-        return None
-    claimed = connection.execute(_statement((), guard.sql, guard.binds), guard.params)
-    return len(claimed.all())
+            connection.execute(_values_insert(_shape(part)), _params(part, "w0_"))
+
+
+@functools.lru_cache(maxsize=128)
+def _values_insert(shape: tuple) -> sa.TextClause:
+    sql, binds = _rows_insert(shape, "w0_", "", gated=False)
+    return sa.text(sql[0]).bindparams(*binds)
 
 
 def _together_fits(connection, writes: tuple[Rows, ...]) -> bool:
-    """Whether ``writes`` go in one statement: on PostgreSQL, within the parameter limit."""
+    """Whether ``insert_one``'s writes go in one statement: on PostgreSQL, within the parameter
+    limit."""
     return (
         connection.dialect.name == "postgresql"
         and sum(len(w.rows) * len(w.columns) for w in writes) <= PARAMETERS
     )
 
 
-def _run_together(
-    connection, writes, guard: Guard | None, parent: tuple | None = None, source=None
-):
-    """Run ``writes``, ``guard`` and a parent row (its mapper and column values, and the
-    ``Source`` of some of its columns) as one statement (``_statement``); returns its result."""
+def _run_together(connection, writes, guard, source, mapper, values):
+    """Run ``insert_one``'s row (``mapper``, its column ``values`` and ``source``), its
+    ``writes`` and ``guard`` as one statement (``_statement``); returns its result."""
     params = dict(guard.params) if guard else {}
-    if parent is not None:
-        params |= _parent_params(parent[1])
+    params |= _parent_params(values)
     if source is not None:
         params |= source.params
     for k, write in enumerate(writes):
         params |= _params(write, f"w{k}_")
     statement = _statement(
         tuple(_shape(w) for w in writes),
-        guard.sql if guard else "",
-        guard.binds if guard else (),
-        (parent[0], frozenset(parent[1]), source.shape if source else None) if parent else None,
+        (guard.sql, guard.binds) if guard else None,
+        (mapper, frozenset(values), source.shape if source else None),
     )
     return connection.execute(statement, params)
 
@@ -390,60 +416,61 @@ def _params(write: Rows, prefix: str) -> dict:
     }
 
 
+def _rows_insert(shape: tuple, prefix: str, parent_id: str, gated: bool) -> tuple[list, list]:
+    """The INSERTs of one ``Rows`` shape as SQL text, and their bind parameters: one multi-row
+    ``INSERT ... VALUES``, or when ``gated``, one ``INSERT ... SELECT ... FROM parent`` per row
+    (which writes nothing when the parent row was not written). ``parent_id`` is the SQL of the
+    parent's id, for the parent column."""
+    table, columns, n, on_conflict, parent_column = shape
+    rows = [
+        ", ".join(
+            parent_id if column == parent_column else f":{prefix}{column}_{i}" for column in columns
+        )
+        for i in range(n)
+    ]
+    # our own table and column names only; every value is bound
+    into = f"INSERT INTO {table.name} ({', '.join(columns)})"
+    if gated:
+        sql = [f"{into} SELECT {row} FROM parent {on_conflict}".rstrip() for row in rows]  # noqa: S608
+    else:
+        values = ", ".join(f"({row})" for row in rows)
+        sql = [f"{into} VALUES {values} {on_conflict}".rstrip()]
+    binds = [
+        sa.bindparam(f"{prefix}{column}_{i}", type_=table.c[column].type)
+        for i in range(n)
+        for column in columns
+        if column != parent_column
+    ]
+    return sql, binds
+
+
 @functools.lru_cache(maxsize=128)
-def _statement(
-    shape: tuple, guard_sql: str, guard_binds: tuple, parent: tuple | None = None
-) -> sa.TextClause:
-    """One statement for the inserts of ``shape`` (tables, columns, numbers of rows, conflict
-    clauses, parent columns) and the guard: the insert alone, or ``WITH`` clauses. With
-    ``parent`` (a mapper, the columns given and a ``Source`` shape or None) the first clause
-    inserts that row, the rows' parent columns take its id, and the statement returns the
-    columns not given and what the guard counted (no row when a ``Source`` wrote nothing)."""
+def _statement(shape: tuple, guard: tuple | None, parent: tuple) -> sa.TextClause:
+    """``insert_one``'s one statement, with data-modifying ``WITH`` clauses: the guard's
+    UPDATE first (``guard``: its SQL and bind parameters), then the row (``parent``: its
+    mapper, the columns given and a ``Source`` shape or None), then the inserts of ``shape``
+    (tables, columns, numbers of rows, conflict clauses, parent columns), whose parent columns
+    take the row's id. Returns the columns not given, or no row when nothing was written (the
+    guard changed no row, or the source wrote no row)."""
+    mapper, given, source = parent
     clauses = []
-    binds = [sa.bindparam(name, type_=type_) for name, type_ in guard_binds]
-    returned: list[sa.Column] = []
-    parent_id = ""
-    if parent is not None:
-        mapper, given, source = parent
-        sql, parent_binds, returned = _parent_insert(mapper, given, source)
-        clauses.append(f"parent AS ({sql})")
-        binds += parent_binds
-        parent_id = f"(SELECT {mapper.primary_key[0].name} FROM parent)"  # noqa: S608
-        if source is not None:  # the parent may not be written: nor are its rows then
-            parent_id = f"parent.{mapper.primary_key[0].name}"
-    inserts = []
-    for k, (table, columns, n, on_conflict, parent_column) in enumerate(shape):
-        prefix = f"w{k}_"
-        rows = []
-        for i in range(n):
-            cells = [
-                parent_id if column == parent_column else f":{prefix}{column}_{i}"
-                for column in columns
-            ]
-            rows.append(", ".join(cells))
-        # our own table and column names only; every value is bound
-        into = f"INSERT INTO {table.name} ({', '.join(columns)})"
-        if parent_column and parent is not None and parent[2] is not None:
-            # one INSERT ... SELECT per row: none when the parent was not written
-            inserts += [f"{into} SELECT {row} FROM parent {on_conflict}".rstrip() for row in rows]  # noqa: S608
-        else:
-            values = ", ".join(f"({row})" for row in rows)
-            inserts.append(f"{into} VALUES {values} {on_conflict}".rstrip())
-        binds += [
-            sa.bindparam(f"{prefix}{column}_{i}", type_=table.c[column].type)
-            for i in range(n)
-            for column in columns
-            if column != parent_column
-        ]
-    if parent is None and len(inserts) + bool(guard_sql) == 1:  # one statement alone
-        return sa.text(inserts[0] if inserts else guard_sql).bindparams(*binds)
-    clauses += [f"w{k} AS ({insert})" for k, insert in enumerate(inserts)]
-    if guard_sql:
+    binds = []
+    if guard is not None:
+        guard_sql, guard_binds = guard
         clauses.append(f"guard AS ({guard_sql})")
-    counted = "(SELECT count(*) FROM guard)" if guard_sql else "NULL"
-    if parent is None:
-        return sa.text(f"WITH {', '.join(clauses)} SELECT {counted}").bindparams(*binds)
+        binds += [sa.bindparam(name, type_=type_) for name, type_ in guard_binds]
+    sql, parent_binds, returned = _parent_insert(mapper, given, source, guard is not None)
+    clauses.append(f"parent AS ({sql})")
+    binds += parent_binds
+    key = mapper.primary_key[0].name
+    gated = guard is not None or source is not None  # the row may not be written
+    parent_id = f"parent.{key}" if gated else f"(SELECT {key} FROM parent)"  # noqa: S608
+    inserts = []
+    for k, write in enumerate(shape):
+        sql, write_binds = _rows_insert(write, f"w{k}_", parent_id, gated)
+        inserts += sql
+        binds += write_binds
+    clauses += [f"w{k} AS ({insert})" for k, insert in enumerate(inserts)]
     columns = ", ".join("parent." + column.name for column in returned)
-    sql = f"WITH {', '.join(clauses)} SELECT {columns}, {counted} FROM parent"  # noqa: S608
-    statement = sa.text(sql)
-    return statement.bindparams(*binds).columns(*returned, sa.column("claimed", sa.Integer))
+    sql = f"WITH {', '.join(clauses)} SELECT {columns} FROM parent"  # noqa: S608
+    return sa.text(sql).bindparams(*binds).columns(*returned)

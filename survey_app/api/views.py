@@ -239,6 +239,7 @@ def list_complaints(args):
 def submit_survey_response(data):
     """Submit a whole survey response for a personal invitation. An invitation answers once:
     a second submission (also a concurrent one) gets 409."""
+    autocommit_one_write()  # a whole response is one statement (submit_whole)
     response = api_services.submit_survey_response(
         data["invitation_token"], data["answers"], data["language"]
     )

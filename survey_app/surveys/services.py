@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from survey_app.bulk import Guard, Rows, insert_one, insert_values
+from survey_app.bulk import Guard, NotWritten, Rows, insert_one, insert_values, leave_autocommit
 from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
 from survey_app.errors import Conflict, DomainError, NotFound
@@ -1033,7 +1033,9 @@ def submit_whole(
     already: an unfinished one is completed section by section (``record_section``) by the
     caller; a submitted one is ``AlreadyAnswered``. The single-use guarantees are those of
     ``record_section``: the unique constraints on the response and the guarded UPDATE of the
-    invitation."""
+    invitation, which comes first (nothing is written when it fails). On PostgreSQL the write
+    is one statement, so a caller may run it in autocommit (``bulk.autocommit_one_write``)
+    unless the questionnaire's submission hooks write too."""
     now = utcnow()
     questionnaire, invitation = context.questionnaire, context.invitation
     customer = None
@@ -1061,8 +1063,10 @@ def submit_whole(
         response.channel.value,
         response.segment,
     )
+    if _SUBMITTED_HOOKS.get(questionnaire.template):
+        leave_autocommit()  # the hooks write too: one transaction with the response
     try:
-        used = insert_one(
+        insert_one(
             response,
             Rows(Answer.__table__, ANSWER_COLUMNS, rows, parent="response_id"),
             _count_rows(questionnaire.id, counts),
@@ -1076,9 +1080,9 @@ def submit_whole(
         if existing.complete:
             raise AlreadyAnswered(_l("You have already answered this survey. Thank you!")) from None
         return None
-    if invitation is not None and used != 1:
+    except NotWritten:  # the invitation was used meanwhile
         db.session.rollback()
-        raise AlreadyAnswered(_l("You have already answered this survey. Thank you!"))
+        raise AlreadyAnswered(_l("You have already answered this survey. Thank you!")) from None
     log.info("response %s submitted (questionnaire %s)", response.id, questionnaire.id)
     _notify_submitted(response, invitation, version, answers_of(version, values))
     return response

@@ -161,3 +161,28 @@ def test_no_rating_before_resolution(app, client, http_world):
     assert "once the complaint is resolved" in page.get_data(as_text=True)
     with app.app_context():
         assert _count(Invitation) == 0 and _count(Questionnaire) == 0
+
+
+def test_the_recovery_survey_answered_through_the_api_rates_the_handling(app, client, http_world):
+    """The API writes a whole response in one statement (in autocommit on PostgreSQL); the
+    recovery questionnaire's submission hook writes the rating in the same transaction."""
+    _token, signed = _resolved(app, http_world)
+    survey_url = client.get(f"/complaint/rate/{signed}").location
+    invitation_token = survey_url.rstrip("/").split("/i/")[1].split("?")[0]
+    answers = {"rec_satisfaction": 4, "rec_speed": 3, "rec_staff": 5, "rec_resolved": "yes"}
+    answers |= {"rec_nps": 9, "rec_improve": "快"}
+    sent = client.post(
+        "/api/v1/survey-responses", json={"invitation_token": invitation_token, "answers": answers}
+    )
+    assert sent.status_code == 201, sent.get_json()
+    with app.app_context():
+        row = db.session.scalar(sa.select(RecoveryRating))
+        assert (row.rating, row.recommend, row.comment) == (4, 9, "快")
+        assert row.response_id == sent.get_json()["response_id"]
+        assert _count(Response) == 1
+    again = client.post(
+        "/api/v1/survey-responses", json={"invitation_token": invitation_token, "answers": answers}
+    )
+    assert again.status_code == 409
+    with app.app_context():
+        assert _count(Response) == 1 and _count(RecoveryRating) == 1

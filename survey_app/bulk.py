@@ -191,8 +191,9 @@ def autocommit_one_write() -> None:
 
 def leave_autocommit() -> bool:
     """Make what the session runs next one transaction again, when ``autocommit_one_write``
-    made it autocommit: for a request that turns out to write more than one statement. What the
-    session loaded stays loaded. Returns whether it was in autocommit."""
+    made it autocommit: for a request that turns out to write more than one statement. Call it
+    before the request's first write (changes still pending in the session would be flushed in
+    autocommit). What the session loaded stays loaded. Returns whether it was in autocommit."""
     session = db.session()
     transaction = session.info.pop(_AUTOCOMMIT, None)
     if transaction is None or transaction is not session.get_transaction():

@@ -459,6 +459,10 @@ def check_version(complaint: Complaint, expected_version: int | None) -> None:
 # --- intake ---
 
 
+#: reference codes drawn for one complaint before giving up (each one of 31**8, about 2**40)
+CODE_ATTEMPTS = 10
+
+
 def _new_code() -> str:
     return "TS" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
@@ -596,7 +600,7 @@ def open_complaint(
     tier = customer_tier(customer)
     source = _category_source(category_id, category_code)
     targets, cal = intake_settings()
-    while True:
+    for _attempt in range(CODE_ATTEMPTS):
         complaint = Complaint(
             code=_new_code(),
             token=secrets.token_urlsafe(32),
@@ -643,6 +647,8 @@ def open_complaint(
                 ) from None
             continue  # the reference code was taken: draw another
         break
+    else:  # not a taken code (that many in a row cannot happen): something else refuses the row
+        raise RuntimeError(f"no free complaint reference code in {CODE_ATTEMPTS} attempts")
     log.info("complaint %s received via %s", complaint.code, channel.value)
     return complaint
 

@@ -183,3 +183,19 @@ def test_settings_saved_in_a_rolled_back_transaction_are_not_kept(world):
     db.session.rollback()
     after = world.open(severity=Severity.MEDIUM, now=now)
     assert after.ack_due_at == now + timedelta(hours=8)
+
+
+def test_a_reference_code_already_taken_is_drawn_again(world, monkeypatch):
+    first = world.open()
+    db.session.commit()
+    drawn = iter(first.code.removeprefix("TS"))  # the next draw repeats the first code
+    monkeypatch.setattr(services.secrets, "choice", lambda alphabet: next(drawn, "Z"))
+    second = world.open(description="Second.")
+    db.session.commit()
+    assert second.code == "TSZZZZZZZZ"
+    events = db.session.execute(
+        sa.select(ComplaintEvent.complaint_id, sa.func.count()).group_by(
+            ComplaintEvent.complaint_id
+        )
+    ).all()
+    assert sorted(events) == sorted([(first.id, 1), (second.id, 1)])

@@ -10,7 +10,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -20,7 +19,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-TMP = Path(tempfile.mkdtemp(prefix="bench-complaints-"))
+from benchmarks.report import scratch_dir  # noqa: E402
+
+TMP = scratch_dir("bench-complaints-")
 os.environ.setdefault("INSTANCE_PATH", str(TMP))
 os.environ.setdefault("SECRET_KEY", "bench")
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{TMP / 'bench.sqlite'}")

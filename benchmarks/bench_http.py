@@ -32,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks.report import record  # noqa: E402
+from benchmarks.report import keep_scratch, record, scratch_dir  # noqa: E402
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -354,6 +354,12 @@ def print_table(rows) -> None:
         )
 
 
+def _keep_logs_of_errors(rows, tmp: Path) -> None:
+    """Keep the run's directory (the app's and the floor's gunicorn logs) when a row had errors."""
+    if any(app["failures"] or floor["failures"] for _label, _name, app, floor in rows):
+        keep_scratch(tmp, "errors in the table: the gunicorn logs (app.log, floor.log) are")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=5)
@@ -364,11 +370,12 @@ def main() -> None:
     args = parser.parse_args()
     if not Path(WRK).exists():
         sys.exit("wrk is missing: `make bench` installs it (apt-get install wrk)")
-    tmp = Path(tempfile.mkdtemp(prefix="bench-http-"))
+    tmp = scratch_dir("bench-http-")
     os.environ["INSTANCE_PATH"] = str(tmp)
     os.environ.setdefault("SECRET_KEY", "bench-http")
     if args.child == "postgresql":
         rows = run_backend(args, "PostgreSQL")
+        _keep_logs_of_errors(rows, tmp)
         print(json.dumps(rows))
         return
     os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite'}"
@@ -377,6 +384,7 @@ def main() -> None:
         f"gunicorn --workers {args.workers} on 127.0.0.1 (both apps)"
     )
     rows = run_backend(args, "SQLite")
+    _keep_logs_of_errors(rows, tmp)
     if not args.sqlite_only:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         child = subprocess.run(  # noqa: S603 (our own script, fixed arguments)

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-TMP = Path(tempfile.mkdtemp(prefix="bench-index-"))
+from benchmarks.report import scratch_dir  # noqa: E402
+
+TMP = scratch_dir("bench-index-")
 os.environ.setdefault("SECRET_KEY", "benchmark-secret-key-not-for-production")
 os.environ["INSTANCE_PATH"] = str(TMP / "instance")
 

@@ -13,14 +13,15 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-WORK = Path(tempfile.mkdtemp(prefix="survey-bench-"))
+from benchmarks.report import scratch_dir  # noqa: E402
+
+WORK = scratch_dir("survey-bench-")
 os.environ.setdefault("SECRET_KEY", "benchmark-only")
 os.environ["INSTANCE_PATH"] = str(WORK)
 os.environ["RATELIMIT_ENABLED"] = "0"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESPONSES = int(os.environ.get("BENCH_RESPONSES", "200000"))
 REPEAT = 7
-TMP = Path(os.environ.get("BENCH_DIR") or tempfile.mkdtemp(prefix="bench-surveys-"))
+from benchmarks.report import scratch_dir  # noqa: E402
+
+# BENCH_DIR: a directory of your own, left in place afterwards
+TMP = (
+    Path(os.environ["BENCH_DIR"]) if os.environ.get("BENCH_DIR") else scratch_dir("bench-surveys-")
+)
 os.environ.setdefault("SECRET_KEY", "benchmark-only")
 os.environ["INSTANCE_PATH"] = str(TMP)
 os.environ["RATELIMIT_ENABLED"] = "false"

@@ -16,12 +16,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+from benchmarks.report import scratch_dir  # noqa: E402
 
 #: name, arguments (full, quick), extra environment (full, quick), where it runs:
 #: "both" = once on SQLite and once on PostgreSQL; "self" = the script does both itself;
@@ -83,7 +84,7 @@ def main() -> None:
     if unlisted:
         sys.exit(f"add these to BENCHMARKS in run_all.py: {', '.join(sorted(unlisted))}")
     size = 1 if args.quick else 0
-    results = Path(tempfile.mkdtemp(prefix="bench-all-")) / "results.jsonl"
+    results = scratch_dir("bench-all-") / "results.jsonl"
     base_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     base_env["BENCH_RESULTS"] = str(results)
     failed = []

@@ -92,10 +92,9 @@ def insert_one(
     writes = tuple(w for w in writes if w.rows)
     connection = db.session.connection()
     # the INSERTs written as SQL text apply the Python column defaults given here
-    filled = _with_defaults(mapper.local_table, values) if writes or guard or source else None
+    filled = _with_defaults(mapper.local_table, values) if writes or guard else None
     if source is not None:
-        if filled is None:
-            raise ValueError(f"{mapper.local_table.name}: a column default is not a value")
+        filled = _with_all_defaults(mapper.local_table, values)
         from_query = source.names
         values = {k: v for k, v in values.items() if k not in from_query}
         filled = {k: v for k, v in filled.items() if k not in from_query}
@@ -225,9 +224,14 @@ def new_row(obj) -> dict:
     """A new object's column values for ``Rows``, its Python column defaults filled in (the
     object is not written or added to the session)."""
     mapper, values = _new_row(obj)
-    filled = _with_defaults(mapper.local_table, values)
+    return _with_all_defaults(mapper.local_table, values)
+
+
+def _with_all_defaults(table: sa.Table, values: dict) -> dict:
+    """``_with_defaults``, for an INSERT that must apply every default itself."""
+    filled = _with_defaults(table, values)
     if filled is None:
-        raise ValueError(f"{mapper.local_table.name}: a column default is not a value")
+        raise ValueError(f"{table.name}: a column default is not a value")
     return filled
 
 

@@ -600,53 +600,48 @@ def open_complaint(
     tier = customer_tier(customer)
     source = _category_source(category_id, category_code)
     targets, cal = intake_settings()
+    complaint = Complaint(
+        code=_new_code(),
+        token=secrets.token_urlsafe(32),
+        state=State.RECEIVED,
+        severity=severity,
+        channel=channel,
+        contact_name=contact_name.strip(),
+        contact_email=contact_email.strip().lower(),
+        contact_phone=contact_phone.strip(),
+        description=description.strip(),
+        occurred_on=occurred_on,
+        order_ref=order_ref.strip(),
+        desired_outcome=desired_outcome.strip(),
+        customer_id=customer.id if customer else None,
+        tier=tier,
+        created_at=now,
+        clock_started_at=now,
+        updated_at=now,
+        version=1,  # its first event records it before the row is written
+    )
+    _set_deadlines(complaint, cal, targets[(severity, tier)])
+    created = _event(
+        complaint,
+        actor,
+        EventKind.CREATED,
+        now,
+        visible=True,
+        to_state=State.RECEIVED,
+        body=channel.value,
+    )
+    event = new_row(created)
+    first_event = Rows(ComplaintEvent.__table__, tuple(event), [event], parent="complaint_id")
     for _attempt in range(CODE_ATTEMPTS):
-        complaint = Complaint(
-            code=_new_code(),
-            token=secrets.token_urlsafe(32),
-            state=State.RECEIVED,
-            severity=severity,
-            channel=channel,
-            contact_name=contact_name.strip(),
-            contact_email=contact_email.strip().lower(),
-            contact_phone=contact_phone.strip(),
-            description=description.strip(),
-            occurred_on=occurred_on,
-            order_ref=order_ref.strip(),
-            desired_outcome=desired_outcome.strip(),
-            customer_id=customer.id if customer else None,
-            tier=tier,
-            created_at=now,
-            clock_started_at=now,
-            updated_at=now,
-            version=1,  # its first event records it before the row is written
-        )
-        _set_deadlines(
-            complaint, cal, targets.get((severity, tier), DEFAULT_TARGETS[(severity, tier)])
-        )
-        created = _event(
-            complaint,
-            actor,
-            EventKind.CREATED,
-            now,
-            visible=True,
-            to_state=State.RECEIVED,
-            body=channel.value,
-        )
-        event = new_row(created)
         try:
-            insert_one(
-                complaint,
-                Rows(ComplaintEvent.__table__, tuple(event), [event], parent="complaint_id"),
-                source=source,
-            )
+            insert_one(complaint, first_event, source=source)
+            break
         except NotWritten:
             if not _category_open(source):
                 raise DomainError(
                     _l("Choose a category from the list."), field="category_id"
                 ) from None
-            continue  # the reference code was taken: draw another
-        break
+            complaint.code = _new_code()  # the reference code was taken: draw another
     else:  # not a taken code (that many in a row cannot happen): something else refuses the row
         raise RuntimeError(f"no free complaint reference code in {CODE_ATTEMPTS} attempts")
     log.info("complaint %s received via %s", complaint.code, channel.value)

@@ -47,7 +47,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
-    limiter.init_app(app)  # first, so a flood is refused before any other work
+    limiter.init_app(app)  # the limits are per view: extensions.rate_limit
     csrf.init_app(app)
     rest_api.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

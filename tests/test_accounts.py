@@ -44,6 +44,17 @@ def test_passwords_are_stored_with_a_modern_kdf(app, make_user):
     assert stored.startswith("scrypt:") and PASSWORD not in stored
 
 
+def test_login_is_not_limited_while_rate_limiting_is_off(app, client, make_user):
+    _id, email = make_user("staff")
+    app.config["RATELIMIT_ENABLED"] = False
+    try:
+        statuses = {sign_in(client, email, "wrong-password").status_code for _ in range(12)}
+    finally:
+        app.config["RATELIMIT_ENABLED"] = True
+    assert statuses == {200}
+    assert sign_in(client, email).status_code == 302  # and the right password still works
+
+
 def test_login_is_rate_limited(client, make_user):
     _id, email = make_user("staff")
     statuses = [sign_in(client, email, "wrong-password").status_code for _ in range(12)]

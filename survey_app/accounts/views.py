@@ -16,7 +16,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
 from survey_app.errors import DomainError
-from survey_app.extensions import db, limiter
+from survey_app.extensions import db, rate_limit
 from survey_app.forms_util import attach_error, page_arg, page_size
 from survey_app.security import roles_required, safe_next
 
@@ -32,7 +32,7 @@ def _login_limit() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@rate_limit(_login_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("core.home"))

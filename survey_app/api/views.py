@@ -22,7 +22,7 @@ from survey_app.complaints.services import Actor
 from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
 from survey_app.errors import DomainError, NotFound
-from survey_app.extensions import csrf, db, limiter
+from survey_app.extensions import csrf, db, rate_limit
 from survey_app.index import queries as index_queries
 from survey_app.taxonomy.models import Reason
 from survey_app.taxonomy.services import by_code
@@ -55,7 +55,7 @@ def _keyed() -> bool:
     return api_user() is not None
 
 
-public_post_limit = limiter.limit(_public_limit, methods=["POST"], exempt_when=_keyed)
+public_post_limit = rate_limit(_public_limit, methods=["POST"], exempt_when=_keyed)
 
 
 def _errors(view):

@@ -24,7 +24,7 @@ from survey_app.charts import figure_json
 from survey_app.db_types import utcnow
 from survey_app.errors import DomainError
 from survey_app.exports import csv_response
-from survey_app.extensions import db, limiter
+from survey_app.extensions import db, rate_limit
 from survey_app.forms_util import attach_error, page_size
 from survey_app.security import roles_required
 
@@ -114,7 +114,7 @@ def _open_from_form(form, actor: Actor, **extra):
 
 
 @bp.route("/complaint", methods=["GET", "POST"])
-@limiter.limit(_public_limit, methods=["POST"])
+@rate_limit(_public_limit, methods=["POST"])
 def new_public():
     """The public complaint form. A valid post reads no category list (the service checks the
     category) and writes no session: the tracking page it leads to says thank you."""
@@ -128,9 +128,9 @@ def new_public():
             db.session.rollback()
             attach_error(form, error)
         else:
-            tracking = url_for("complaints.track", token=complaint.token, new=1)
-            db.session.commit()
-            return redirect(tracking)
+            token = complaint.token  # read before the commit expires it
+            db.session.commit()  # first: SQLite's write lock is held only for the writes
+            return redirect(url_for("complaints.track", token=token, new=1))
     form.category_id.choices = sc(_category_choices())
     return render_template("complaints/public_form.html", form=form)
 
@@ -154,7 +154,7 @@ def track(token: str):
 
 
 @bp.post("/complaint/t/<token>/act")
-@limiter.limit(_public_limit)
+@rate_limit(_public_limit)
 def track_action(token: str):
     complaint = services.by_token(token)
     form = CustomerActionForm()

@@ -31,7 +31,7 @@ from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
 from survey_app.errors import DomainError
 from survey_app.exports import csv_response, xlsx_response
-from survey_app.extensions import db, limiter
+from survey_app.extensions import db, rate_limit
 from survey_app.forms_util import attach_error, page_arg, page_size
 from survey_app.security import roles_required
 
@@ -65,7 +65,7 @@ def _public_limit() -> str:
 
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
-@limiter.limit(_public_limit, methods=["POST"])
+@rate_limit(_public_limit, methods=["POST"])
 def answer_public(token: str):
     questionnaire = services.get_by_public_token(token)
     new_cookie = None
@@ -100,7 +100,7 @@ def answer_public(token: str):
 
 
 @bp.route("/i/<token>", methods=["GET", "POST"])
-@limiter.limit(_public_limit, methods=["POST"])
+@rate_limit(_public_limit, methods=["POST"])
 def answer_invitation(token: str):
     invitation = services.get_invitation(token)
     if request.method == "GET" and invitation.opened_at is None:

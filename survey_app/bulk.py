@@ -88,21 +88,22 @@ def insert_one(
     ``before_insert`` events."""
     if guard is not None and source is not None:
         raise ValueError("insert_one takes a guard or a source, not both")
-    mapper, values = _new_row(obj)
+    state, layout, values = _new_row(obj)
+    mapper = state.mapper
     writes = tuple(w for w in writes if w.rows)
     connection = db.session.connection()
     # the INSERTs written as SQL text apply the Python column defaults given here
-    filled = _with_defaults(mapper.local_table, values) if writes or guard else None
+    filled = _with_defaults(layout, values) if writes or guard else None
     if source is not None:
-        filled = _with_all_defaults(mapper.local_table, values)
+        filled = _with_all_defaults(layout, values)
         from_query = source.names
         values = {k: v for k, v in values.items() if k not in from_query}
         filled = {k: v for k, v in filled.items() if k not in from_query}
     together = filled is not None and _together_fits(connection, writes)
     written = filled if together or source is not None else values  # what the INSERT sets
-    generated = _not_given(mapper, written)
+    given = frozenset(written)
     if together:
-        row = _run_together(connection, writes, guard, source, mapper, filled).first()
+        row = _run_together(connection, writes, guard, source, mapper, given, filled).first()
     else:
         if leave_autocommit():  # several statements: one transaction again
             connection = db.session.connection()
@@ -110,20 +111,23 @@ def insert_one(
         if claim is not None and not connection.execute(claim, guard.params).first():
             raise NotWritten
         if source is not None:
-            statement = _source_insert(mapper, frozenset(filled), source.shape)
+            statement = _source_insert(mapper, given, source.shape)
             row = connection.execute(statement, _parent_params(filled) | source.params).first()
         else:
-            row = connection.execute(_insert_returning(mapper, frozenset(values)), values).one()
+            row = connection.execute(_insert_returning(mapper, given), values).one()
         if row is not None and writes:
-            new_id = row[generated.index(mapper.get_property_by_column(mapper.primary_key[0]))]
+            new_id = row[_returned(mapper, given).index(layout.primary_key)]
             insert_values(*(_with_parent(w, new_id) for w in writes))
     if row is None:
         raise NotWritten
-    for key in written.keys() - values.keys():  # the defaults filled in: known, not read back
-        prop = mapper.get_property_by_column(mapper.local_table.c[key])
-        sa.orm.attributes.set_committed_value(obj, prop.key, written[key])
-    for prop, value in zip(generated, row, strict=True):
-        sa.orm.attributes.set_committed_value(obj, prop.key, value)
+    # The object as loaded: the defaults filled in (known, not read back) and the columns the
+    # INSERT returned, committed as loaded values by ``make_transient_to_detached``.
+    loaded = state.dict
+    attribute = layout.attribute
+    for key in written.keys() - values.keys():
+        loaded[attribute[key]] = written[key]
+    for key, value in zip(_returned(mapper, given), row, strict=True):
+        loaded[attribute[key]] = value
     sa.orm.make_transient_to_detached(obj)
     session = db.session()
     session.add(obj)
@@ -181,8 +185,10 @@ def autocommit_one_write() -> None:
     on SQLite (whose writes take several statements), it changes nothing. The connection's
     usual isolation comes back when the session's transaction ends, or at
     ``leave_autocommit``."""
+    if db.engine.dialect.name != "postgresql":
+        return
     session = db.session()
-    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+    if session.in_transaction():
         return
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     session.info[_AUTOCOMMIT] = session.get_transaction()
@@ -205,51 +211,90 @@ def leave_autocommit() -> bool:
     return True
 
 
-def _new_row(obj) -> tuple[sa.orm.Mapper, dict]:
-    """The mapper of a new object and its column values."""
+class _Layout(NamedTuple):
+    """What ``insert_one`` needs to know of a mapped class, worked out once per class."""
+
+    table: sa.Table
+    #: column key -> attribute key, for every column attribute
+    attribute: Mapping[str, str]
+    relationships: frozenset
+    #: the version counter's attribute key, or ""
+    version: str
+    #: the primary key's column key
+    primary_key: str
+    #: (column key, Python default or None, whether it is called) of the columns with a
+    #: default; None when a default is neither a value nor a function (a sequence, SQL)
+    defaults: tuple | None
+
+
+@functools.cache
+def _layout(mapper: sa.orm.Mapper) -> _Layout:
+    table = mapper.local_table
+    defaults = []
+    for column in table.c:
+        default = column.default
+        if default is None:
+            continue
+        if default.is_scalar or default.is_callable:
+            defaults.append((column.key, default.arg, default.is_callable))
+        else:
+            defaults.append((column.key, None, None))
+    return _Layout(
+        table=table,
+        attribute={prop.columns[0].key: prop.key for prop in mapper.column_attrs},
+        relationships=frozenset(rel.key for rel in mapper.relationships),
+        version=(
+            mapper.get_property_by_column(mapper.version_id_col).key
+            if mapper.version_id_col is not None
+            else ""
+        ),
+        primary_key=mapper.primary_key[0].key,
+        defaults=tuple(defaults),
+    )
+
+
+def _new_row(obj) -> tuple[sa.orm.InstanceState, _Layout, dict]:
+    """A new object's state, its class's layout and its column values."""
     state = sa.inspect(obj)
-    mapper = state.mapper
-    if not state.transient or any(rel.key in state.dict for rel in mapper.relationships):
+    layout = _layout(state.mapper)
+    loaded = state.dict
+    if not state.transient or not layout.relationships.isdisjoint(loaded):
         raise ValueError("insert_one takes a new object with its foreign keys, not relationships")
-    if mapper.version_id_col is not None:
-        setattr(obj, mapper.get_property_by_column(mapper.version_id_col).key, 1)
-    return mapper, {
-        prop.columns[0].key: state.dict[prop.key]
-        for prop in mapper.column_attrs
-        if prop.key in state.dict
-    }
+    if layout.version:
+        setattr(obj, layout.version, 1)
+    return (
+        state,
+        layout,
+        {column: loaded[key] for column, key in layout.attribute.items() if key in loaded},
+    )
 
 
 def new_row(obj) -> dict:
     """A new object's column values for ``Rows``, its Python column defaults filled in (the
     object is not written or added to the session)."""
-    mapper, values = _new_row(obj)
-    return _with_all_defaults(mapper.local_table, values)
+    _state, layout, values = _new_row(obj)
+    return _with_all_defaults(layout, values)
 
 
-def _with_all_defaults(table: sa.Table, values: dict) -> dict:
+def _with_all_defaults(layout: _Layout, values: dict) -> dict:
     """``_with_defaults``, for an INSERT that must apply every default itself."""
-    filled = _with_defaults(table, values)
+    filled = _with_defaults(layout, values)
     if filled is None:
-        raise ValueError(f"{table.name}: a column default is not a value")
+        raise ValueError(f"{layout.table.name}: a column default is not a value")
     return filled
 
 
-def _with_defaults(table: sa.Table, values: dict) -> dict | None:
+def _with_defaults(layout: _Layout, values: dict) -> dict | None:
     """``values`` with the Python-side defaults of the columns it lacks, as an INSERT through
     SQLAlchemy adds them; None when a default is neither a value nor a function (a sequence,
     an SQL expression)."""
     filled = dict(values)
-    for column in table.c:
-        default = column.default
-        if column.key in filled or default is None:
+    for key, default, called in layout.defaults:
+        if key in filled:
             continue
-        if default.is_scalar:
-            filled[column.key] = default.arg
-        elif default.is_callable:
-            filled[column.key] = default.arg(None)
-        else:
+        if called is None:
             return None
+        filled[key] = default(None) if called else default
     return filled
 
 
@@ -287,18 +332,22 @@ def _forget_committed(session: sa.orm.Session) -> None:
     session.info.pop(_INSERTED, None)
 
 
-def _not_given(mapper: sa.orm.Mapper, given) -> list[sa.orm.ColumnProperty]:
-    """The column attributes whose columns are not in ``given``: the key and the defaults, which
-    an INSERT returns."""
-    return [prop for prop in mapper.column_attrs if prop.columns[0].key not in given]
+@functools.lru_cache(maxsize=128)
+def _returned(mapper: sa.orm.Mapper, given: frozenset) -> tuple[str, ...]:
+    """The keys of the columns not in ``given``: the key and the defaults, which an INSERT
+    returns, in the mapper's order."""
+    return tuple(key for key in _layout(mapper).attribute if key not in given)
+
+
+def _returned_columns(mapper: sa.orm.Mapper, given: frozenset) -> list[sa.Column]:
+    return [mapper.local_table.c[key] for key in _returned(mapper, given)]
 
 
 @functools.lru_cache(maxsize=128)
 def _insert_returning(mapper: sa.orm.Mapper, given: frozenset) -> sa.Insert:
     """``INSERT ... RETURNING`` the columns not ``given``; one statement object per table and
     set of columns, so SQLAlchemy finds its compiled form in its cache."""
-    returned = [prop.columns[0] for prop in _not_given(mapper, given)]
-    return mapper.local_table.insert().returning(*returned)
+    return mapper.local_table.insert().returning(*_returned_columns(mapper, given))
 
 
 def _parent_params(values: Mapping) -> dict:
@@ -314,7 +363,7 @@ def _parent_insert(
     guard (``WITH guard AS (...)``), one that writes nothing unless the guard changed a row."""
     table = mapper.local_table
     names = sorted(given)
-    returned = [prop.columns[0] for prop in _not_given(mapper, given)]
+    returned = _returned_columns(mapper, given)
     binds = [sa.bindparam(f"p_{name}", type_=table.c[name].type) for name in names]
     cells = [f":p_{name}" for name in names]
     # our own table and column names only; every value is bound
@@ -391,9 +440,10 @@ def _together_fits(connection, writes: tuple[Rows, ...]) -> bool:
     )
 
 
-def _run_together(connection, writes, guard, source, mapper, values):
-    """Run ``insert_one``'s row (``mapper``, its column ``values`` and ``source``), its
-    ``writes`` and ``guard`` as one statement (``_statement``); returns its result."""
+def _run_together(connection, writes, guard, source, mapper, given, values):
+    """Run ``insert_one``'s row (``mapper``, its column ``values``, whose keys are ``given``,
+    and ``source``), its ``writes`` and ``guard`` as one statement (``_statement``); returns its
+    result."""
     params = dict(guard.params) if guard else {}
     params |= _parent_params(values)
     if source is not None:
@@ -403,7 +453,7 @@ def _run_together(connection, writes, guard, source, mapper, values):
     statement = _statement(
         tuple(_shape(w) for w in writes),
         (guard.sql, guard.binds) if guard else None,
-        (mapper, frozenset(values), source.shape if source else None),
+        (mapper, given, source.shape if source else None),
     )
     return connection.execute(statement, params)
 

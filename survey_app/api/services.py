@@ -71,7 +71,7 @@ def submit_survey_response(token: str, answers: dict, language: str) -> Response
     Everything is validated before anything is written, then the response is stored in one
     short write (``submit_whole``); only when the customer had started answering on the web
     page does it complete that response section by section."""
-    invitation, version_key = survey_services.invitation_to_answer(token)
+    invitation, version_key, segment = survey_services.invitation_to_answer(token)
     context = survey_services.AnswerContext(
         invitation.questionnaire, SurveyChannel.INVITATION, invitation=invitation
     )
@@ -81,7 +81,9 @@ def submit_survey_response(token: str, answers: dict, language: str) -> Response
     values: dict = {}
     for section in _answered_sections(version, formdata, {}):
         values.update(section[1])
-    response = survey_services.submit_whole(context, version, values, language=language)
+    response = survey_services.submit_whole(
+        context, version, values, language=language, segment=segment
+    )
     if response is not None:
         return response
     return _complete_started(context, answers, language)

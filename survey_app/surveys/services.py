@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -804,8 +805,9 @@ def _invitation_by_token() -> sa.Select:
 
 @functools.cache
 def _invitation_to_answer() -> sa.Select:
-    """The invitation (with its questionnaire and its customer's segment) and the id and
-    creation time of the questionnaire's current version, in one statement."""
+    """The invitation (with its questionnaire), the id and creation time of the questionnaire's
+    current version and the segment of the invitation's customer, in one statement (the
+    customer is not loaded as an object: its segment is all the answer needs)."""
     latest = (
         sa.select(QuestionnaireVersion.id)
         .where(QuestionnaireVersion.questionnaire_id == Invitation.questionnaire_id)
@@ -815,13 +817,13 @@ def _invitation_to_answer() -> sa.Select:
         .scalar_subquery()
     )
     return (
-        sa.select(Invitation, QuestionnaireVersion.id, QuestionnaireVersion.created_at)
-        .outerjoin(QuestionnaireVersion, QuestionnaireVersion.id == latest)
-        .where(Invitation.token == sa.bindparam("token"))
-        .options(
-            sa.orm.joinedload(Invitation.questionnaire),
-            sa.orm.joinedload(Invitation.customer).load_only(Customer.segment),
+        sa.select(
+            Invitation, QuestionnaireVersion.id, QuestionnaireVersion.created_at, Customer.segment
         )
+        .outerjoin(QuestionnaireVersion, QuestionnaireVersion.id == latest)
+        .outerjoin(Customer, Customer.id == Invitation.customer_id)
+        .where(Invitation.token == sa.bindparam("token"))
+        .options(sa.orm.joinedload(Invitation.questionnaire), sa.orm.lazyload(Invitation.customer))
     )
 
 
@@ -841,14 +843,24 @@ def get_invitation(token: str) -> Invitation:
     return invitation
 
 
-def invitation_to_answer(token: str) -> tuple[Invitation, tuple[int, datetime] | None]:
-    """The invitation of ``token``, for answering a whole questionnaire at once: with the key
-    ``answering_version`` takes (None when the questionnaire has no version)."""
+class ToAnswer(NamedTuple):
+    """What ``invitation_to_answer`` reads for answering a whole questionnaire at once."""
+
+    invitation: Invitation
+    #: the key ``answering_version`` takes (None when the questionnaire has no version)
+    version_key: tuple[int, datetime] | None
+    #: the segment of the invitation's customer ("" when none), for the result counts
+    segment: str
+
+
+def invitation_to_answer(token: str) -> ToAnswer:
+    """The invitation of ``token`` with what answering it at once needs, in one read."""
     row = db.session.execute(_invitation_to_answer(), {"token": token}).first()
     if row is None:
         raise NotFound(_l("This survey link does not exist."))
-    invitation, version_id, created_at = row
-    return invitation, (version_id, created_at) if version_id is not None else None
+    invitation, version_id, created_at, segment = row
+    key = (version_id, created_at) if version_id is not None else None
+    return ToAnswer(invitation, key, segment or "")
 
 
 def check_open(context: AnswerContext, now: datetime | None = None) -> None:
@@ -1023,11 +1035,13 @@ def submit_whole(
     values: dict[tuple[int, int | None], list],
     *,
     language: str,
+    segment: str = "",
 ) -> Response | None:
     """Store a whole, already validated response in one short write: the response row (already
     submitted), its answers, the invitation marked used and the result counts. ``values`` are
     ``(question id, matrix item id) -> values`` of every visible question (see
-    ``record_section``); ``version`` comes from ``answering_version``.
+    ``record_section``); ``version`` comes from ``answering_version``; ``segment`` is the
+    segment of the invitation's customer (``invitation_to_answer`` reads it).
 
     Returns None, having rolled back, when a response for this invitation or browser exists
     already: an unfinished one is completed section by section (``record_section``) by the
@@ -1038,21 +1052,21 @@ def submit_whole(
     unless the questionnaire's submission hooks write too."""
     now = utcnow()
     questionnaire, invitation = context.questionnaire, context.invitation
-    customer = None
+    customer_id = None
     if invitation is not None and not questionnaire.anonymous:
-        customer = invitation.customer
+        customer_id = invitation.customer_id
     response = Response(
         questionnaire_id=questionnaire.id,
         version_id=version.id,
         invitation_id=invitation.id if invitation is not None else None,
-        customer_id=customer.id if customer is not None else None,
+        customer_id=customer_id,
         channel=context.channel,
         browser_key=context.browser_key,
         language=language,
         started_at=now,
         submitted_at=now,
         progress=max((s.position for s in version.sections), default=0),
-        segment=(customer.segment or "") if customer is not None else "",
+        segment=segment if customer_id is not None else "",
     )
     rows = _answer_rows(None, values)  # the response's id is filled in as it is written
     questions = {q.id: q for s in version.sections for q in s.questions}

@@ -26,7 +26,7 @@ def test_nothing_is_written_when_the_invitation_was_claimed_after_it_was_read(
     token = make_invitation(qid, make_customer())
     with app.app_context():
         autocommit_one_write()  # as the API does (on PostgreSQL; nothing changes on SQLite)
-        invitation, version_key = services.invitation_to_answer(token)
+        invitation, version_key, _segment = services.invitation_to_answer(token)
         context = services.AnswerContext(
             invitation.questionnaire, Channel.INVITATION, invitation=invitation
         )
@@ -47,20 +47,22 @@ def test_a_whole_response_is_written_with_its_answers_counts_and_claim(
     app, make_questionnaire, make_customer, make_invitation
 ):
     qid, _public = make_questionnaire("pulse")
-    token = make_invitation(qid, make_customer())
+    token = make_invitation(qid, make_customer(segment="大客户"))
     with app.app_context():
         autocommit_one_write()
-        invitation, version_key = services.invitation_to_answer(token)
+        invitation, version_key, segment = services.invitation_to_answer(token)
+        assert segment == "大客户"  # read with the invitation, for the result counts
         context = services.AnswerContext(
             invitation.questionnaire, Channel.INVITATION, invitation=invitation
         )
         version = services.answering_version(version_key)
         csat = next(q for s in version.sections for q in s.questions if q.code == "csat")
         response = services.submit_whole(
-            context, version, {(csat.id, None): [4]}, language="zh_Hans"
+            context, version, {(csat.id, None): [4]}, language="zh_Hans", segment=segment
         )
         db.session.commit()
         assert response.submitted_at is not None and response.invitation_id == invitation.id
+        assert (response.customer_id, response.segment) == (invitation.customer_id, "大客户")
         db.session.expire_all()
         assert db.session.get(Invitation, invitation.id).completed_at is not None
         assert db.session.scalars(sa.select(Answer.value_num)).all() == [4.0]

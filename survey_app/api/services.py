@@ -16,7 +16,6 @@ from survey_app.errors import DomainError, NotFound
 from survey_app.extensions import db
 from survey_app.surveys import services as survey_services
 from survey_app.surveys.forms import answer_names, check_answers, field_name
-from survey_app.surveys.models import Channel as SurveyChannel
 from survey_app.surveys.models import QuestionType, Response
 
 
@@ -71,22 +70,17 @@ def submit_survey_response(token: str, answers: dict, language: str) -> Response
     Everything is validated before anything is written, then the response is stored in one
     short write (``submit_whole``); only when the customer had started answering on the web
     page does it complete that response section by section."""
-    invitation, version_key, segment = survey_services.invitation_to_answer(token)
-    context = survey_services.AnswerContext(
-        invitation.questionnaire, SurveyChannel.INVITATION, invitation=invitation
-    )
-    survey_services.check_open(context)
-    version = survey_services.answering_version(version_key)
+    answering = survey_services.invitation_to_answer(token)
+    survey_services.check_answerable(answering)
+    version = survey_services.answering_version(answering.version_key)
     formdata = _formdata(answers, version)
     values: dict = {}
     for section in _answered_sections(version, formdata, {}):
         values.update(section[1])
-    response = survey_services.submit_whole(
-        context, version, values, language=language, segment=segment
-    )
+    response = survey_services.submit_whole(answering, version, values, language=language)
     if response is not None:
         return response
-    return _complete_started(context, answers, language)
+    return _complete_started(survey_services.answer_context(answering), answers, language)
 
 
 def _answered_sections(version, formdata: MultiDict, so_far: dict[str, list], position: int = 0):

@@ -805,25 +805,37 @@ def _invitation_by_token() -> sa.Select:
 
 @functools.cache
 def _invitation_to_answer() -> sa.Select:
-    """The invitation (with its questionnaire), the id and creation time of the questionnaire's
-    current version and the segment of the invitation's customer, in one statement (the
-    customer is not loaded as an object: its segment is all the answer needs)."""
+    """What answering an invitation at once needs, in one statement of plain columns (no ORM
+    object is built): the invitation, its questionnaire's state, the id and creation time of the
+    questionnaire's current version and the segment of the invitation's customer."""
+    invitation, questionnaire = Invitation.__table__, Questionnaire.__table__
+    version, customer = QuestionnaireVersion.__table__, Customer.__table__
     latest = (
-        sa.select(QuestionnaireVersion.id)
-        .where(QuestionnaireVersion.questionnaire_id == Invitation.questionnaire_id)
-        .order_by(QuestionnaireVersion.number.desc())
+        sa.select(version.c.id)
+        .where(version.c.questionnaire_id == invitation.c.questionnaire_id)
+        .order_by(version.c.number.desc())
         .limit(1)
-        .correlate(Invitation)
+        .correlate(invitation)
         .scalar_subquery()
     )
     return (
         sa.select(
-            Invitation, QuestionnaireVersion.id, QuestionnaireVersion.created_at, Customer.segment
+            invitation.c.id,
+            invitation.c.questionnaire_id,
+            invitation.c.customer_id,
+            invitation.c.completed_at,
+            invitation.c.expires_at,
+            questionnaire.c.status,
+            questionnaire.c.anonymous,
+            questionnaire.c.template,
+            version.c.id,
+            version.c.created_at,
+            customer.c.segment,
         )
-        .outerjoin(QuestionnaireVersion, QuestionnaireVersion.id == latest)
-        .outerjoin(Customer, Customer.id == Invitation.customer_id)
-        .where(Invitation.token == sa.bindparam("token"))
-        .options(sa.orm.joinedload(Invitation.questionnaire), sa.orm.lazyload(Invitation.customer))
+        .join(questionnaire, questionnaire.c.id == invitation.c.questionnaire_id)
+        .outerjoin(version, version.c.id == latest)
+        .outerjoin(customer, customer.c.id == invitation.c.customer_id)
+        .where(invitation.c.token == sa.bindparam("token"))
     )
 
 
@@ -844,9 +856,17 @@ def get_invitation(token: str) -> Invitation:
 
 
 class ToAnswer(NamedTuple):
-    """What ``invitation_to_answer`` reads for answering a whole questionnaire at once."""
+    """An invitation as ``invitation_to_answer`` reads it, for answering a whole questionnaire
+    at once: plain values, no ORM objects (``answer_context`` loads those when needed)."""
 
-    invitation: Invitation
+    invitation_id: int
+    questionnaire_id: int
+    customer_id: int | None
+    completed_at: datetime | None
+    expires_at: datetime
+    status: Status
+    anonymous: bool
+    template: str
     #: the key ``answering_version`` takes (None when the questionnaire has no version)
     version_key: tuple[int, datetime] | None
     #: the segment of the invitation's customer ("" when none), for the result counts
@@ -858,24 +878,48 @@ def invitation_to_answer(token: str) -> ToAnswer:
     row = db.session.execute(_invitation_to_answer(), {"token": token}).first()
     if row is None:
         raise NotFound(_l("This survey link does not exist."))
-    invitation, version_id, created_at, segment = row
+    *invitation, version_id, created_at, segment = row
     key = (version_id, created_at) if version_id is not None else None
-    return ToAnswer(invitation, key, segment or "")
+    return ToAnswer(*invitation, key, segment or "")
+
+
+def check_answerable(answering: ToAnswer, now: datetime | None = None) -> None:
+    """``check_open`` for an invitation read by ``invitation_to_answer``."""
+    _refuse_answering(
+        answering.status, answering.completed_at, answering.expires_at, now or utcnow()
+    )
+
+
+def answer_context(answering: ToAnswer) -> AnswerContext:
+    """The ORM objects of an invitation read by ``invitation_to_answer`` (one more read), for
+    the paths that need them: a response started on the web page, a questionnaire whose
+    submission hooks take the invitation."""
+    invitation = db.session.get(Invitation, answering.invitation_id)
+    return AnswerContext(invitation.questionnaire, Channel.INVITATION, invitation=invitation)
+
+
+def _refuse_answering(
+    status: Status, completed_at: datetime | None, expires_at: datetime | None, now: datetime
+) -> None:
+    if status is not Status.PUBLISHED:
+        raise Unavailable(_l("This survey is closed. Thank you for your interest."))
+    if completed_at is not None:
+        raise AlreadyAnswered(_l("You have already answered this survey. Thank you!"))
+    if expires_at is not None and expires_at <= now:
+        raise Unavailable(_l("This invitation has expired."))
 
 
 def check_open(context: AnswerContext, now: datetime | None = None) -> None:
     """Raise when answering is not possible: closed questionnaire, used or expired token."""
     if context.preview:
         return
-    now = now or utcnow()
-    if context.questionnaire.status is not Status.PUBLISHED:
-        raise Unavailable(_l("This survey is closed. Thank you for your interest."))
     invitation = context.invitation
-    if invitation is not None:
-        if invitation.completed_at is not None:
-            raise AlreadyAnswered(_l("You have already answered this survey. Thank you!"))
-        if invitation.expires_at <= now:
-            raise Unavailable(_l("This invitation has expired."))
+    _refuse_answering(
+        context.questionnaire.status,
+        invitation.completed_at if invitation is not None else None,
+        invitation.expires_at if invitation is not None else None,
+        now or utcnow(),
+    )
 
 
 def mark_opened(invitation: Invitation) -> None:
@@ -1030,43 +1074,38 @@ def _detached(version_id: int) -> QuestionnaireVersion:
 
 
 def submit_whole(
-    context: AnswerContext,
+    answering: ToAnswer,
     version: QuestionnaireVersion,
     values: dict[tuple[int, int | None], list],
     *,
     language: str,
-    segment: str = "",
 ) -> Response | None:
-    """Store a whole, already validated response in one short write: the response row (already
-    submitted), its answers, the invitation marked used and the result counts. ``values`` are
-    ``(question id, matrix item id) -> values`` of every visible question (see
-    ``record_section``); ``version`` comes from ``answering_version``; ``segment`` is the
-    segment of the invitation's customer (``invitation_to_answer`` reads it).
+    """Store a whole, already validated response to an invitation (``invitation_to_answer``)
+    in one short write: the response row (already submitted), its answers, the invitation
+    marked used and the result counts. ``values`` are ``(question id, matrix item id) ->
+    values`` of every visible question (see ``record_section``); ``version`` comes from
+    ``answering_version``.
 
-    Returns None, having rolled back, when a response for this invitation or browser exists
-    already: an unfinished one is completed section by section (``record_section``) by the
-    caller; a submitted one is ``AlreadyAnswered``. The single-use guarantees are those of
-    ``record_section``: the unique constraints on the response and the guarded UPDATE of the
+    Returns None, having rolled back, when a response to this invitation exists already: an
+    unfinished one is completed section by section (``record_section``) by the caller; a
+    submitted one is ``AlreadyAnswered``. The single-use guarantees are those of
+    ``record_section``: the unique constraint on the response and the guarded UPDATE of the
     invitation, which comes first (nothing is written when it fails). On PostgreSQL the write
     is one statement, so a caller may run it in autocommit (``bulk.autocommit_one_write``)
     unless the questionnaire's submission hooks write too."""
     now = utcnow()
-    questionnaire, invitation = context.questionnaire, context.invitation
-    customer_id = None
-    if invitation is not None and not questionnaire.anonymous:
-        customer_id = invitation.customer_id
+    customer_id = None if answering.anonymous else answering.customer_id
     response = Response(
-        questionnaire_id=questionnaire.id,
+        questionnaire_id=answering.questionnaire_id,
         version_id=version.id,
-        invitation_id=invitation.id if invitation is not None else None,
+        invitation_id=answering.invitation_id,
         customer_id=customer_id,
-        channel=context.channel,
-        browser_key=context.browser_key,
+        channel=Channel.INVITATION,
         language=language,
         started_at=now,
         submitted_at=now,
         progress=max((s.position for s in version.sections), default=0),
-        segment=segment if customer_id is not None else "",
+        segment=answering.segment if customer_id is not None else "",
     )
     rows = _answer_rows(None, values)  # the response's id is filled in as it is written
     questions = {q.id: q for s in version.sections for q in s.questions}
@@ -1077,18 +1116,21 @@ def submit_whole(
         response.channel.value,
         response.segment,
     )
-    if _SUBMITTED_HOOKS.get(questionnaire.template):
+    hooked = bool(_SUBMITTED_HOOKS.get(answering.template))
+    if hooked:
         leave_autocommit()  # the hooks write too: one transaction with the response
     try:
         insert_one(
             response,
             Rows(Answer.__table__, ANSWER_COLUMNS, rows, parent="response_id"),
-            _count_rows(questionnaire.id, counts),
-            guard=_invitation_used(invitation.id, now) if invitation is not None else None,
+            _count_rows(answering.questionnaire_id, counts),
+            guard=_invitation_used(answering.invitation_id, now),
         )
     except IntegrityError:
         db.session.rollback()
-        existing = context.find_response()
+        existing = db.session.scalar(
+            sa.select(Response).where(Response.invitation_id == answering.invitation_id)
+        )
         if existing is None:
             raise
         if existing.complete:
@@ -1097,8 +1139,10 @@ def submit_whole(
     except NotWritten:  # the invitation was used meanwhile
         db.session.rollback()
         raise AlreadyAnswered(_l("You have already answered this survey. Thank you!")) from None
-    log.info("response %s submitted (questionnaire %s)", response.id, questionnaire.id)
-    _notify_submitted(response, invitation, version, answers_of(version, values))
+    log.info("response %s submitted (questionnaire %s)", response.id, answering.questionnaire_id)
+    if hooked:
+        invitation = db.session.get(Invitation, answering.invitation_id)
+        _notify_submitted(response, invitation, version, answers_of(version, values))
     return response
 
 

@@ -26,20 +26,18 @@ def test_nothing_is_written_when_the_invitation_was_claimed_after_it_was_read(
     token = make_invitation(qid, make_customer())
     with app.app_context():
         autocommit_one_write()  # as the API does (on PostgreSQL; nothing changes on SQLite)
-        invitation, version_key, _segment = services.invitation_to_answer(token)
-        context = services.AnswerContext(
-            invitation.questionnaire, Channel.INVITATION, invitation=invitation
-        )
-        version = services.answering_version(version_key)
+        answering = services.invitation_to_answer(token)
+        services.check_answerable(answering)
+        version = services.answering_version(answering.version_key)
         csat = next(q for s in version.sections for q in s.questions if q.code == "csat")
         with db.engine.begin() as other_request:  # answers the same link first
             other_request.execute(
                 sa.update(Invitation)
-                .where(Invitation.id == invitation.id)
+                .where(Invitation.id == answering.invitation_id)
                 .values(completed_at=utcnow())
             )
         with pytest.raises(AlreadyAnswered):
-            services.submit_whole(context, version, {(csat.id, None): [4]}, language="zh_Hans")
+            services.submit_whole(answering, version, {(csat.id, None): [4]}, language="zh_Hans")
         assert (_count(Response), _count(Answer), _count(ResultCount)) == (0, 0, 0)
 
 
@@ -50,18 +48,22 @@ def test_a_whole_response_is_written_with_its_answers_counts_and_claim(
     token = make_invitation(qid, make_customer(segment="大客户"))
     with app.app_context():
         autocommit_one_write()
-        invitation, version_key, segment = services.invitation_to_answer(token)
-        assert segment == "大客户"  # read with the invitation, for the result counts
-        context = services.AnswerContext(
-            invitation.questionnaire, Channel.INVITATION, invitation=invitation
+        answering = services.invitation_to_answer(token)
+        invitation = db.session.get(Invitation, answering.invitation_id)
+        assert (answering.questionnaire_id, answering.customer_id) == (
+            qid,
+            invitation.customer_id,
         )
-        version = services.answering_version(version_key)
+        assert answering.segment == "大客户"  # read with the invitation, for the result counts
+        assert answering.completed_at is None and answering.expires_at > utcnow()
+        version = services.answering_version(answering.version_key)
         csat = next(q for s in version.sections for q in s.questions if q.code == "csat")
         response = services.submit_whole(
-            context, version, {(csat.id, None): [4]}, language="zh_Hans", segment=segment
+            answering, version, {(csat.id, None): [4]}, language="zh_Hans"
         )
         db.session.commit()
         assert response.submitted_at is not None and response.invitation_id == invitation.id
+        assert response.channel is Channel.INVITATION
         assert (response.customer_id, response.segment) == (invitation.customer_id, "大客户")
         db.session.expire_all()
         assert db.session.get(Invitation, invitation.id).completed_at is not None

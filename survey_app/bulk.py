@@ -222,9 +222,10 @@ class _Layout(NamedTuple):
     version: str
     #: the primary key's column key
     primary_key: str
-    #: (column key, Python default or None, whether it is called) of the columns with a
-    #: default; None when a default is neither a value nor a function (a sequence, SQL)
-    defaults: tuple | None
+    #: (column key, Python default, whether it is called) of the columns with a default;
+    #: whether-called is None for a default that is neither a value nor a function (a
+    #: sequence, an SQL expression), which ``_with_defaults`` cannot apply
+    defaults: tuple[tuple[str, object, bool | None], ...]
 
 
 @functools.cache

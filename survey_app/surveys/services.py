@@ -779,9 +779,7 @@ class AnswerContext:
 
     def find_response(self) -> Response | None:
         if self.invitation is not None:
-            return db.session.scalar(
-                sa.select(Response).where(Response.invitation_id == self.invitation.id)
-            )
+            return response_to(self.invitation.id)
         if self.browser_key:
             return db.session.scalar(
                 sa.select(Response).where(
@@ -855,6 +853,11 @@ def get_invitation(token: str) -> Invitation:
     return invitation
 
 
+def response_to(invitation_id: int) -> Response | None:
+    """The response to an invitation, begun or submitted (there is at most one)."""
+    return db.session.scalar(sa.select(Response).where(Response.invitation_id == invitation_id))
+
+
 class ToAnswer(NamedTuple):
     """An invitation as ``invitation_to_answer`` reads it, for answering a whole questionnaire
     at once: plain values, no ORM objects (``answer_context`` loads those when needed)."""
@@ -891,9 +894,9 @@ def check_answerable(answering: ToAnswer, now: datetime | None = None) -> None:
 
 
 def answer_context(answering: ToAnswer) -> AnswerContext:
-    """The ORM objects of an invitation read by ``invitation_to_answer`` (one more read), for
-    the paths that need them: a response started on the web page, a questionnaire whose
-    submission hooks take the invitation."""
+    """The answering context, with ORM objects, of an invitation read by
+    ``invitation_to_answer`` (one more read): for completing a response the customer began on
+    the web page section by section."""
     invitation = db.session.get(Invitation, answering.invitation_id)
     return AnswerContext(invitation.questionnaire, Channel.INVITATION, invitation=invitation)
 
@@ -1128,9 +1131,7 @@ def submit_whole(
         )
     except IntegrityError:
         db.session.rollback()
-        existing = db.session.scalar(
-            sa.select(Response).where(Response.invitation_id == answering.invitation_id)
-        )
+        existing = response_to(answering.invitation_id)
         if existing is None:
             raise
         if existing.complete:

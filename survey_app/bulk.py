@@ -103,16 +103,16 @@ def insert_one(
     written = filled if together or source is not None else values  # what the INSERT sets
     given = frozenset(written)
     if together:
-        row = _run_together(connection, writes, guard, source, mapper, given, filled).first()
+        row = _run_together(connection, writes, guard, source, mapper, given, filled)
     else:
         if leave_autocommit():  # several statements: one transaction again
             connection = db.session.connection()
         claim = _guard(guard.sql, guard.binds) if guard is not None else None
-        if claim is not None and not connection.execute(claim, guard.params).first():
+        if claim is not None and not _execute(connection, claim, guard.params, rows=True):
             raise NotWritten
         if source is not None:
             statement = _source_insert(mapper, given, source.shape)
-            row = connection.execute(statement, _parent_params(filled) | source.params).first()
+            row = _execute(connection, statement, _parent_params(filled) | source.params, rows=True)
         else:
             row = connection.execute(_insert_returning(mapper, given), values).one()
         if row is not None and writes:
@@ -397,6 +397,66 @@ def _guard(sql: str, binds: tuple) -> sa.TextClause:
     return sa.text(sql).bindparams(*(sa.bindparam(n, type_=t) for n, t in binds))
 
 
+class _Prepared(NamedTuple):
+    """One of this module's SQL text statements as its driver runs it, worked out once per
+    statement and dialect: the SQL in the driver's parameter style, the bound parameters' names
+    in the driver's order, each one's bind processor (the conversion SQLAlchemy applies to a
+    value of the parameter's type, or None) and each returned column's result processor."""
+
+    sql: str
+    names: tuple[str, ...]
+    positional: bool
+    binds: tuple
+    results: tuple
+
+
+@functools.lru_cache(maxsize=256)
+def _prepared(clause: sa.TextClause, dialect: sa.engine.Dialect) -> _Prepared:
+    compiled = clause.compile(dialect=dialect)
+    if compiled.escaped_bind_names:  # not for the plain names this module gives
+        raise ValueError(f"bind names the driver cannot take: {compiled.escaped_bind_names}")
+    names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
+    return _Prepared(
+        sql=compiled.string,
+        names=names,
+        positional=compiled.positional,
+        binds=tuple(
+            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in names
+        ),
+        results=tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in getattr(clause, "selected_columns", ())
+        ),
+    )
+
+
+def _execute(connection: sa.Connection, clause: sa.TextClause, params: Mapping, rows=False):
+    """Run one of this module's statements on ``connection`` with ``exec_driver_sql``:
+    SQLAlchemy's execution with its events, transaction and error handling, but without
+    looking the statement up in the compiled cache and building and converting its parameters
+    through the compiled form on every call, which for a row of thirty columns cost more than
+    SQLite's own work. Values are converted by their types' processors (``_Prepared``), as
+    ``connection.execute`` converts them. With ``rows``, returns the first row returned (None
+    if none), its values converted."""
+    prepared = _prepared(clause, connection.dialect)
+    values = [
+        params[name] if convert is None else convert(params[name])
+        for name, convert in zip(prepared.names, prepared.binds, strict=True)
+    ]
+    args = tuple(values) if prepared.positional else dict(zip(prepared.names, values, strict=True))
+    result = connection.exec_driver_sql(prepared.sql, args)
+    if not rows:
+        return None
+    row = result.first()
+    if row is None or not prepared.results:
+        return row
+    return tuple(
+        value if convert is None else convert(value)
+        for convert, value in zip(prepared.results, row, strict=True)
+    )
+
+
 #: bound parameters per multi-row statement (SQLite allows 32,766, PostgreSQL 65,535)
 PARAMETERS = 30_000
 
@@ -423,7 +483,7 @@ def insert_values(*writes: Rows) -> None:
         per_batch = max(PARAMETERS // len(write.columns), 1)
         for start in range(0, len(write.rows), per_batch):
             part = write._replace(rows=write.rows[start : start + per_batch])
-            connection.execute(_values_insert(_shape(part)), _params(part, "w0_"))
+            _execute(connection, _values_insert(_shape(part)), _params(part, "w0_"))
 
 
 @functools.lru_cache(maxsize=128)
@@ -444,7 +504,7 @@ def _together_fits(connection, writes: tuple[Rows, ...]) -> bool:
 def _run_together(connection, writes, guard, source, mapper, given, values):
     """Run ``insert_one``'s row (``mapper``, its column ``values``, whose keys are ``given``,
     and ``source``), its ``writes`` and ``guard`` as one statement (``_statement``); returns its
-    result."""
+    row (``_execute``)."""
     params = dict(guard.params) if guard else {}
     params |= _parent_params(values)
     if source is not None:
@@ -456,7 +516,7 @@ def _run_together(connection, writes, guard, source, mapper, given, values):
         (guard.sql, guard.binds) if guard else None,
         (mapper, given, source.shape if source else None),
     )
-    return connection.execute(statement, params)
+    return _execute(connection, statement, params, rows=True)
 
 
 def _shape(write: Rows) -> tuple:

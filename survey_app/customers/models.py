@@ -27,7 +27,8 @@ class Customer(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    assigned_staff = relationship("User", lazy="joined")
+    #: loaded when used (only the customer's page shows it), not joined into every customer read
+    assigned_staff = relationship("User")
 
     def __repr__(self) -> str:
         return f"<Customer {self.code}>"

@@ -51,6 +51,16 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_object_on(dialect: str):
+    """Leave out of the comparison of models and database the indexes that exist on another
+    database only (``survey_app.db_types.postgresql_only``)."""
+
+    def include_object(obj, name, type_, reflected, compare_to):
+        return type_ != "index" or obj.info.get("dialect", dialect) == dialect
+
+    return include_object
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -109,6 +119,7 @@ def run_migrations_online():
             connection=connection,
             target_metadata=get_metadata(),
             render_item=render_item,
+            include_object=include_object_on(connection.dialect.name),
             **conf_args,
         )
 

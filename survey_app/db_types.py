@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
@@ -36,3 +37,11 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def postgresql_only(index: sa.Index) -> sa.Index:
+    """An index that exists on PostgreSQL only (one using a PostgreSQL index method or operator
+    class): ``create_all`` leaves it out elsewhere (``ddl_if``), and so does the comparison of
+    models and migrations (``migrations/env.py`` reads ``info["dialect"]``)."""
+    index.info["dialect"] = "postgresql"
+    return index.ddl_if(dialect="postgresql")

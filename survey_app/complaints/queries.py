@@ -18,6 +18,7 @@ from survey_app.taxonomy.models import Reason
 
 from .models import (
     OPEN_STATES,
+    SEARCHED_COLUMNS,
     Channel,
     Complaint,
     QueueRule,
@@ -78,14 +79,9 @@ def _where(query, f: Filters, now: datetime):
             sa.or_(
                 Complaint.code == f.q.upper(),
                 *(
-                    getattr(column, like)(pattern, escape="\\")
-                    for column in (
-                        Complaint.contact_name,
-                        Complaint.contact_email,
-                        Complaint.contact_phone,
-                        Complaint.order_ref,
-                        Complaint.description,
-                    )
+                    # on PostgreSQL, each through its trigram index (``Complaint``)
+                    getattr(getattr(Complaint, column), like)(pattern, escape="\\")
+                    for column in SEARCHED_COLUMNS
                 ),
             )
         )

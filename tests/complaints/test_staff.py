@@ -287,3 +287,53 @@ def test_opening_an_overdue_complaint_escalates_it(app, client, http_world):
     html = client.get(f"/complaints/{complaint_id}").get_data(as_text=True)
     assert _get(app, complaint_id).state is State.ESCALATED
     assert "Deadline passed without the next step." in html
+
+
+def test_text_search_looks_in_every_searched_column(app, world):
+    """A search finds a complaint by any searched column (ignoring case), and on PostgreSQL
+    it can do so through the column's trigram index: with sequential scans switched off, the
+    plan of the search's own SQL (captured as it runs) reads every one of those indexes."""
+    from survey_app.complaints import queries
+    from survey_app.complaints.models import SEARCHED_COLUMNS
+
+    values = {
+        "contact_name": "Zhao Xiaoming",
+        "contact_email": "zhao.xm@example.cn",
+        "contact_phone": "13912345678",
+        "order_ref": "SO-77321",
+        "description": "The kettle leaks at the seam.",
+    }
+    ids = {column: world.open(**{column: value}).id for column, value in values.items()}
+    db.session.commit()
+    now = utcnow()
+    for column, needle in [
+        ("contact_name", "xiaoming"),
+        ("contact_email", "ZHAO.XM@"),
+        ("contact_phone", "1234567"),
+        ("order_ref", "so-7732"),
+        ("description", "LEAKS AT"),
+    ]:
+        rows, _cursor = queries.complaint_page(
+            queries.Filters(q=needle), now, before_id=None, per_page=10
+        )
+        assert [row.id for row in rows] == [ids[column]], column
+    if db.engine.dialect.name != "postgresql":
+        return
+    captured = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        captured.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        assert queries.count_matching(queries.Filters(q="so-7732"), now) == 1
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+    statement, parameters = captured[-1]
+    connection = db.session.connection()
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    plan = "\n".join(
+        line for (line,) in connection.exec_driver_sql("EXPLAIN " + statement, parameters)
+    )
+    for column in SEARCHED_COLUMNS:
+        assert f"ix_complaints_search_{column}" in plan, plan

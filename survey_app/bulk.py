@@ -217,6 +217,8 @@ class _Layout(NamedTuple):
     table: sa.Table
     #: column key -> attribute key, for every column attribute
     attribute: Mapping[str, str]
+    #: attribute key -> column key, the other way round
+    column: Mapping[str, str]
     relationships: frozenset
     #: the version counter's attribute key, or ""
     version: str
@@ -240,9 +242,11 @@ def _layout(mapper: sa.orm.Mapper) -> _Layout:
             defaults.append((column.key, default.arg, default.is_callable))
         else:
             defaults.append((column.key, None, None))
+    attribute = {prop.columns[0].key: prop.key for prop in mapper.column_attrs}
     return _Layout(
         table=table,
-        attribute={prop.columns[0].key: prop.key for prop in mapper.column_attrs},
+        attribute=attribute,
+        column={key: column for column, key in attribute.items()},
         relationships=frozenset(rel.key for rel in mapper.relationships),
         version=(
             mapper.get_property_by_column(mapper.version_id_col).key
@@ -270,11 +274,14 @@ def _new_row(obj) -> tuple[sa.orm.InstanceState, _Layout, dict]:
     )
 
 
-def new_row(obj) -> dict:
-    """A new object's column values for ``Rows``, its Python column defaults filled in (the
-    object is not written or added to the session)."""
-    _state, layout, values = _new_row(obj)
-    return _with_all_defaults(layout, values)
+def row_of(cls: type, values: Mapping) -> dict:
+    """A row for ``Rows`` of the mapped class ``cls``, from attribute values: keyed by column,
+    with the Python column defaults filled in, as a flush would write ``cls(**values)``
+    (without making that object: for a row written only as a row, such as a complaint's first
+    timeline event)."""
+    layout = _layout(sa.inspect(cls))
+    column = layout.column
+    return _with_all_defaults(layout, {column[key]: value for key, value in values.items()})
 
 
 def _with_all_defaults(layout: _Layout, values: dict) -> dict:
@@ -465,7 +472,7 @@ class Rows(NamedTuple):
     """Rows for ``insert_values``: mappings of ``columns``, an optional ``ON CONFLICT`` clause
     (SQLite and PostgreSQL say it alike), and for ``insert_one`` the column that takes the id of
     the object it writes (``parent``). Rows carry every column they need: these INSERTs apply
-    no model defaults (``new_row`` fills them in from an object)."""
+    no model defaults (``row_of`` fills them in)."""
 
     table: sa.Table
     columns: tuple[str, ...]

@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm.exc import StaleDataError
 
 from survey_app.accounts.models import Role, User
-from survey_app.bulk import NotWritten, Rows, Source, insert_one, new_row
+from survey_app.bulk import NotWritten, Rows, Source, insert_one, row_of
 from survey_app.customers import services as customer_services
 from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
@@ -374,14 +374,14 @@ def _flush_versioned(complaint: Complaint, now: datetime) -> None:
 
 
 def _record(complaint: Complaint, actor: Actor, kind: EventKind, now: datetime, **details):
-    """Add an event to the complaint's timeline (``_event`` says what it holds)."""
-    event = _event(complaint, actor, kind, now, **details)
+    """Add an event to the complaint's timeline (``_event_values`` says what it holds)."""
+    event = ComplaintEvent(**_event_values(complaint, actor, kind, now, **details))
     db.session.add(event)
     db.session.flush()
     return event
 
 
-def _event(
+def _event_values(
     complaint: Complaint,
     actor: Actor,
     kind: EventKind,
@@ -393,9 +393,9 @@ def _event(
     to_state: State | None = None,
     body: str = "",
     changes: dict | None = None,
-) -> ComplaintEvent:
-    """A new timeline event of the complaint (not yet added to the session)."""
-    return ComplaintEvent(
+) -> dict:
+    """The attribute values of a new timeline event of the complaint."""
+    return dict(
         complaint_id=complaint.id,
         at=now,
         kind=kind,
@@ -621,7 +621,7 @@ def open_complaint(
         version=1,  # its first event records it before the row is written
     )
     _set_deadlines(complaint, cal, targets[(severity, tier)])
-    created = _event(
+    created = _event_values(
         complaint,
         actor,
         EventKind.CREATED,
@@ -630,7 +630,7 @@ def open_complaint(
         to_state=State.RECEIVED,
         body=channel.value,
     )
-    event = new_row(created)
+    event = row_of(ComplaintEvent, created)
     first_event = Rows(ComplaintEvent.__table__, tuple(event), [event], parent="complaint_id")
     for _attempt in range(CODE_ATTEMPTS):
         try:

@@ -212,7 +212,8 @@ def _period_key(column, granularity: str):
 def _hours(start, end):
     if db.engine.dialect.name == "sqlite":
         return (sa.func.julianday(end) - sa.func.julianday(start)) * 24.0
-    return sa.extract("epoch", end - start) / 3600.0
+    # date_part gives double precision (EXTRACT a numeric, which is several times slower)
+    return sa.func.date_part("epoch", end - start) / 3600.0
 
 
 def _analysis_where(query, f: AnalysisFilters):

@@ -135,8 +135,13 @@ def test_figures_match_an_independent_computation(app, seeded):
     assert a.ack.p90 == pytest.approx(ack_hours.quantile(0.9), abs=1e-3)
     assert a.resolve.median == pytest.approx(resolve_hours.median(), abs=1e-3)
     assert a.resolve.p90 == pytest.approx(resolve_hours.quantile(0.9), abs=1e-3)
-    bins = pd.cut(resolve_hours, [0, 1, 4, 24, 48, 168, 336, 720, np.inf], right=False)
-    assert a.resolve_histogram == list(bins.value_counts(sort=False).values)
+    assert a.ack.mean == pytest.approx(ack_hours.mean(), abs=1e-3)
+    assert a.resolve.count == len(resolve_hours)
+    assert a.resolve.mean == pytest.approx(resolve_hours.mean(), abs=1e-3)
+    edges = [0, 1, 4, 24, 48, 168, 336, 720, np.inf]
+    for got, hours in ((a.ack_histogram, ack_hours), (a.resolve_histogram, resolve_hours)):
+        bins = pd.cut(hours.clip(lower=0), edges, right=False)
+        assert got == list(bins.value_counts(sort=False).values)
 
     acked = frame.dropna(subset=["acknowledged_at"])
     assert a.ack_sla == ((acked.acknowledged_at <= acked.ack_due_at).sum(), len(acked))

@@ -72,6 +72,11 @@ def test_figure_json_round_trips_a_styled_figure():
     fig = styled(go.Figure(go.Bar(x=["a", "b"], y=[1, 2])), "title")
     text = figure_json(fig)
     assert '"type":"bar"' in text and '"title"' in text
+    layout = json.loads(text)["layout"]
+    # the site's look: plotly_white's layout (white plot area), without its per-trace defaults
+    assert layout["template"]["layout"]["plot_bgcolor"] == "white"
+    assert "data" not in layout["template"]
+    assert layout["font"]["size"] == 13
 
 
 def test_figure_json_cannot_break_out_of_its_script_block():

@@ -7,8 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from survey_app.complaints import services
-from survey_app.complaints.models import Complaint, ComplaintEvent, Severity, State
+from survey_app.complaints import queries, services
+from survey_app.complaints.models import (
+    SEARCHED_COLUMNS,
+    Complaint,
+    ComplaintEvent,
+    Severity,
+    State,
+)
 from survey_app.complaints.services import Actor
 from survey_app.customers.models import Customer, CustomerValue
 from survey_app.db_types import utcnow
@@ -293,9 +299,6 @@ def test_text_search_looks_in_every_searched_column(app, world):
     """A search finds a complaint by any searched column (ignoring case), and on PostgreSQL
     it can do so through the column's trigram index: with sequential scans switched off, the
     plan of the search's own SQL (captured as it runs) reads every one of those indexes."""
-    from survey_app.complaints import queries
-    from survey_app.complaints.models import SEARCHED_COLUMNS
-
     values = {
         "contact_name": "Zhao Xiaoming",
         "contact_email": "zhao.xm@example.cn",

@@ -66,6 +66,8 @@ def secret_key(instance_dir: Path = INSTANCE_DIR) -> str:
 
 class Config:
     SURVEY_APP_ENV = "development"
+    #: a server may close a pooled connection (restart, idle timeout): test each one as it is
+    #: taken from the pool (SQLite's file connections are never closed under us: see __init__)
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
@@ -114,9 +116,11 @@ class Config:
         self.SECRET_KEY = secret_key()
         self.SQLALCHEMY_DATABASE_URI = database_url()
         if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
-            # concurrent writers (gunicorn workers) queue instead of polling: sqlite_writers
+            # concurrent writers (gunicorn workers) queue instead of polling: sqlite_writers;
+            # no pre-ping (a query per request): nothing closes a file's connection but us
             self.SQLALCHEMY_ENGINE_OPTIONS = {
                 **Config.SQLALCHEMY_ENGINE_OPTIONS,
+                "pool_pre_ping": False,
                 "connect_args": {"factory": QueuedWritersConnection},
             }
         https = _bool("HTTPS", False)

@@ -122,6 +122,17 @@ def test_figures_match_an_independent_computation(app, seeded):
     labels = {r.id: r.name_en for r in services.complaint_categories()}
     got_volume = {(p, c): n for p, c, n in a.volume}
     assert got_volume == {(p, labels[c]): n for (p, c), n in expected_volume.items()}
+    # by week: each week is labelled by its Monday (UTC)
+    weekly = queries.analysis(
+        queries.AnalysisFilters(date_from=date(2025, 1, 1), date_to=PERIOD_END, granularity="week"),
+        "en",
+    )
+    mondays = frame.created_at.dt.normalize() - pd.to_timedelta(frame.created_at.dt.weekday, "D")
+    expected_weekly = frame.groupby([mondays.dt.strftime("%Y-%m-%d"), frame.category_id]).size()
+    assert len(expected_weekly.index.get_level_values(0).unique()) > 10
+    assert {(p, c): n for p, c, n in weekly.volume} == {
+        (p, labels[c]): n for (p, c), n in expected_weekly.items()
+    }
 
     counts = frame.category_id.map(labels).value_counts()
     assert [(k, n) for k, n, _s, _c in a.categories] == list(counts.items())

@@ -132,5 +132,32 @@ def login(client, make_user):
     return do_login
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _missing_build_outputs() -> list[str]:
+    """What ``make translations assets`` builds and the suite needs, if missing or stale."""
+    missing = []
+    for po in sorted((ROOT / "translations").glob("*/LC_MESSAGES/messages.po")):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            missing.append(f"{mo.relative_to(ROOT)} (compiled from {po.name})")
+    if not (ROOT / "static" / "vendor" / "plotly.min.js").exists():
+        missing.append("static/vendor/plotly.min.js")
+    return missing
+
+
+def pytest_sessionstart(session):
+    missing = _missing_build_outputs()
+    if missing:
+        pytest.exit(
+            "missing or older than their sources: "
+            + ", ".join(missing)
+            + ". `make test` builds them; to run pytest directly, run "
+            "`make translations assets` first.",
+            returncode=4,
+        )
+
+
 def pytest_report_header(config):
     return f"database under test: {TEST_DATABASE_URL.split('@')[-1]}"

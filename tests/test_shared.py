@@ -73,10 +73,13 @@ def test_figure_json_round_trips_a_styled_figure():
     text = figure_json(fig)
     assert '"type":"bar"' in text and '"title"' in text
     layout = json.loads(text)["layout"]
-    # the site's look: plotly_white's layout (white plot area), without its per-trace defaults
-    assert layout["template"]["layout"]["plot_bgcolor"] == "white"
+    # the site's look: plotly_white's layout (white plot area), without its per-trace defaults,
+    # and our fonts and margins, all in the figure's template; the title in the figure itself
+    template = layout["template"]["layout"]
+    assert template["plot_bgcolor"] == "white"
     assert "data" not in layout["template"]
-    assert layout["font"]["size"] == 13
+    assert template["font"]["size"] == 13 and template["margin"]["l"] == 48
+    assert layout["title"]["text"] == "title" and template["title"]["x"] == 0
 
 
 def test_figure_json_cannot_break_out_of_its_script_block():

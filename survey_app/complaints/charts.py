@@ -37,15 +37,21 @@ def _pct(met_total) -> float | None:
 
 def tables(a) -> dict:
     """Every table of the page: name -> {title, header, rows}; the CSV export uses the same."""
-    volume = {}
+    # one row per period, one column per category (most complaints first): two years by week
+    # is about a hundred rows, not one per period and category
+    per_period: dict = {}
     for period, category, count in a.volume:
-        volume.setdefault(category, {})[str(period)] = count
+        per_period.setdefault(str(period), {})[category] = count
+    order = [category for category, *_figures in a.categories]
     labels = _bucket_labels()
     return {
         "volume": {
             "title": _("Complaints per period and category"),
-            "header": [_("Period"), _("Category"), _("Complaints")],
-            "rows": [[str(p), c, n] for p, c, n in a.volume],
+            "header": [_("Period"), *order, _("Total")],
+            "rows": [
+                [period, *(counts.get(c, 0) for c in order), sum(counts.values())]
+                for period, counts in per_period.items()
+            ],
         },
         "categories": {
             "title": _("Pareto of categories"),

@@ -214,6 +214,14 @@ def test_the_page_and_its_csv_exports(app, seeded_http):
         frame = _frame("SELECT created_at FROM complaints")
     in_period = (_as_utc(frame.created_at) < pd.Timestamp("2025-07-01", tz="UTC")).sum()
     assert sum(int(r[1]) for r in rows[1:]) == in_period
+    # complaints per period: a row per month, a column per category (as in the Pareto), a total
+    response = client.get("/complaints/analysis.csv?table=volume&from=2025-01-01&to=2025-06-30")
+    volume = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    assert volume[0] == ["Period", *(r[0] for r in rows[1:]), "Total"]
+    months = _as_utc(frame.created_at)
+    months = months[months < pd.Timestamp("2025-07-01", tz="UTC")].dt.strftime("%Y-%m")
+    assert {r[0]: int(r[-1]) for r in volume[1:]} == months.value_counts().to_dict()
+    assert all(sum(map(int, r[1:-1])) == int(r[-1]) for r in volume[1:])
     assert client.get("/complaints/analysis.csv?table=nope").status_code == 404
     staff = app.test_client()
     sign_in(staff, "staff-w@example.com")

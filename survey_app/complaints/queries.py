@@ -200,23 +200,23 @@ class Analysis:
 
 
 def _period_key(column, granularity: str):
-    """The period (week from Monday, or month) of a timestamp, as the GROUP BY groups it: on
-    SQLite its label; on PostgreSQL its first moment (``date_trunc``), labelled after grouping
-    by ``_period_label`` (``to_char`` in the GROUP BY formatted every row: at 100,000 complaints
-    it was half the time of the weekly grouping)."""
-    if db.engine.dialect.name == "sqlite":
-        if granularity == "week":
-            return sa.func.date(column, "weekday 0", "-6 days")
-        return sa.func.strftime("%Y-%m", column)
+    """What the GROUP BY groups a timestamp by, for its period (a week from Monday, or a month),
+    labelled after grouping by ``_period_label``. No date function runs per row: on SQLite the
+    stored UTC text's month or day (``substr``; weeks are folded from days afterwards, which took
+    a fifth off the grouping at 100,000 complaints), on PostgreSQL the period's first moment
+    (``date_trunc``; ``to_char`` formatted every row, half the weekly grouping's time)."""
+    if db.engine.dialect.name == "sqlite":  # stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC)
+        return sa.func.substr(column, 1, 10 if granularity == "week" else 7)
     unit = "week" if granularity == "week" else "month"
     return sa.func.date_trunc(unit, sa.func.timezone("UTC", column))
 
 
 def _period_label(key, granularity: str) -> str:
     """``YYYY-MM-DD`` (the week's Monday) or ``YYYY-MM``, from a ``_period_key`` value."""
-    if isinstance(key, str):
-        return key
-    return key.strftime("%Y-%m-%d" if granularity == "week" else "%Y-%m")
+    if granularity != "week":
+        return key if isinstance(key, str) else key.strftime("%Y-%m")
+    day = date.fromisoformat(key) if isinstance(key, str) else key.date()
+    return (day - timedelta(days=day.weekday())).isoformat()
 
 
 def _hours(start, end):
@@ -313,9 +313,12 @@ def analysis(f: AnalysisFilters, locale: str) -> Analysis:
     by_category: dict = {}
     by_cause: dict = {}
     causes = {rc.id: rc.label(locale) for rc in db.session.scalars(sa.select(RootCause))}
+    period_labels: dict = {}
     for row in grouped:
         label = labels.get(row[1], "?")
-        key = (_period_label(row[0], f.granularity), row[1])
+        if row[0] not in period_labels:
+            period_labels[row[0]] = _period_label(row[0], f.granularity)
+        key = (period_labels[row[0]], row[1])
         volume[key] = volume.get(key, 0) + row[3]
         by_category[label] = by_category.get(label, 0) + row[3]
         if row[2] is not None:

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from . import assets
 from .config import INSTANCE_DIR, PROJECT_ROOT, load_config
 from .errors import DomainError
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, rest_api
@@ -32,7 +33,7 @@ ERROR_TITLES = {
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application. ``config`` overrides settings (tests pass a dict)."""
-    app = Flask(
+    app = assets.VersionedStaticFlask(
         __name__,
         instance_path=str(INSTANCE_DIR),
         template_folder=str(PROJECT_ROOT / "templates"),
@@ -53,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     _init_login(app)
 
+    assets.init_app(app)
     _register_blueprints(app)
     _register_error_handlers(app)
     app.before_request(reject_unstorable_input)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 
-from flask import current_app
+from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -34,9 +34,26 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class _LoginManager(LoginManager):
+    """Flask-Login's, except that static files and the API skip its after-request check for a
+    pending "remember me" cookie: the check reads the session, and a response whose session was
+    read carries ``Vary: Cookie`` (so a browser that has a session kept a separate copy of, or
+    revalidated, every script and style sheet, and no cache could share an API answer). Nobody
+    signs in or out there: the API authenticates by key, never by session."""
+
+    def _update_remember_cookie(self, response):
+        if request.endpoint == "static" or request.blueprint in SESSIONLESS_BLUEPRINTS:
+            return response
+        return super()._update_remember_cookie(response)
+
+
+#: blueprints whose views never use the session (the API and its OpenAPI document)
+SESSIONLESS_BLUEPRINTS = frozenset({"api", "api-docs"})
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
-login_manager = LoginManager()
+login_manager = _LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)

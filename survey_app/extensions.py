@@ -34,6 +34,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+#: blueprints whose views never use the session (the API and its OpenAPI document)
+SESSIONLESS_BLUEPRINTS = frozenset({"api", "api-docs"})
+
+
 class _LoginManager(LoginManager):
     """Flask-Login's, except that static files and the API skip its after-request check for a
     pending "remember me" cookie: the check reads the session, and a response whose session was
@@ -45,10 +49,6 @@ class _LoginManager(LoginManager):
         if request.endpoint == "static" or request.blueprint in SESSIONLESS_BLUEPRINTS:
             return response
         return super()._update_remember_cookie(response)
-
-
-#: blueprints whose views never use the session (the API and its OpenAPI document)
-SESSIONLESS_BLUEPRINTS = frozenset({"api", "api-docs"})
 
 
 db = SQLAlchemy(model_class=Base)

@@ -313,12 +313,9 @@ def analysis(f: AnalysisFilters, locale: str) -> Analysis:
     by_category: dict = {}
     by_cause: dict = {}
     causes = {rc.id: rc.label(locale) for rc in db.session.scalars(sa.select(RootCause))}
-    period_labels: dict = {}
     for row in grouped:
         label = labels.get(row[1], "?")
-        if row[0] not in period_labels:
-            period_labels[row[0]] = _period_label(row[0], f.granularity)
-        key = (period_labels[row[0]], row[1])
+        key = (_period_label(row[0], f.granularity), row[1])
         volume[key] = volume.get(key, 0) + row[3]
         by_category[label] = by_category.get(label, 0) + row[3]
         if row[2] is not None:

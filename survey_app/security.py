@@ -25,13 +25,26 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+#: what every response carries unless its view set the header itself
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+)
+
+
 def set_security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    # One pass over the headers: Werkzeug's per-header lookup (``setdefault``) raises and
+    # catches an exception for every header that is missing, which is every one of these.
+    headers = response.headers
+    present = {key.lower() for key in headers.keys()}
+    for key, value in SECURITY_HEADERS:
+        if key.lower() not in present:
+            headers.add(key, value)
     if current_app.config.get("SESSION_COOKIE_SECURE"):
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if "strict-transport-security" not in present:
+            headers.add("Strict-Transport-Security", "max-age=31536000")
     return response
 
 

@@ -27,6 +27,23 @@ def test_every_page_carries_the_security_headers(client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_security_headers_appear_once_and_a_view_may_set_its_own(tmp_path):
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite", "SESSION_COOKIE_SECURE": True}
+    )
+
+    @app.get("/framed")
+    def framed():
+        return "", 200, {"X-Frame-Options": "SAMEORIGIN", "referrer-policy": "no-referrer"}
+
+    headers = app.test_client().get("/framed").headers
+    assert headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert headers.getlist("Referrer-Policy") == ["no-referrer"]  # names match in any case
+    assert headers.getlist("X-Content-Type-Options") == ["nosniff"]
+    assert len(headers.getlist("Content-Security-Policy")) == 1
+    assert headers.getlist("Strict-Transport-Security") == ["max-age=31536000"]
+
+
 def test_session_cookie_is_httponly_and_samesite_lax(client, make_user):
     from tests.conftest import sign_in
 

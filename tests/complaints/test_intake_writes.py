@@ -188,11 +188,14 @@ def test_settings_saved_in_a_rolled_back_transaction_are_not_kept(world):
 def test_a_reference_code_already_taken_is_drawn_again(world, monkeypatch):
     first = world.open()
     db.session.commit()
-    drawn = iter(first.code.removeprefix("TS"))  # the next draw repeats the first code
-    monkeypatch.setattr(services.secrets, "choice", lambda alphabet: next(drawn, "Z"))
+    alphabet = services.CODE_ALPHABET
+    # the number the first code was drawn from: its characters are base-31 digits, lowest first
+    repeat = sum(alphabet.index(c) * len(alphabet) ** i for i, c in enumerate(first.code[2:]))
+    drawn = iter([repeat, len(alphabet) ** 8 - 1])  # the next draw repeats it, then the top one
+    monkeypatch.setattr(services.secrets, "randbelow", lambda n: next(drawn))
     second = world.open(description="Second.")
     db.session.commit()
-    assert second.code == "TSZZZZZZZZ"
+    assert second.code == "TS99999999"
     events = db.session.execute(
         sa.select(ComplaintEvent.complaint_id, sa.func.count()).group_by(
             ComplaintEvent.complaint_id

@@ -102,6 +102,7 @@ def insert_one(
     together = filled is not None and _together_fits(connection, writes)
     written = filled if together or source is not None else values  # what the INSERT sets
     given = frozenset(written)
+    fetched = source.names if source is not None else frozenset()
     if together:
         row = _run_together(connection, writes, guard, source, mapper, given, filled)
     else:
@@ -116,17 +117,20 @@ def insert_one(
         else:
             row = connection.execute(_insert_returning(mapper, given), values).one()
         if row is not None and writes:
-            new_id = row[_returned(mapper, given).index(layout.primary_key)]
+            new_id = row[_returned(mapper, given, fetched).index(layout.primary_key)]
             insert_values(*(_with_parent(w, new_id) for w in writes))
     if row is None:
         raise NotWritten
-    # The object as loaded: the defaults filled in (known, not read back) and the columns the
-    # INSERT returned, committed as loaded values by ``make_transient_to_detached``.
+    # The object as loaded: the defaults filled in and the columns left NULL (known, not read
+    # back) and the columns the INSERT returned, committed as loaded values by
+    # ``make_transient_to_detached``.
     loaded = state.dict
     attribute = layout.attribute
     for key in written.keys() - values.keys():
         loaded[attribute[key]] = written[key]
-    for key, value in zip(_returned(mapper, given), row, strict=True):
+    for key in layout.nulls - given - fetched:
+        loaded[attribute[key]] = None
+    for key, value in zip(_returned(mapper, given, fetched), row, strict=True):
         loaded[attribute[key]] = value
     sa.orm.make_transient_to_detached(obj)
     session = db.session()
@@ -228,6 +232,9 @@ class _Layout(NamedTuple):
     #: whether-called is None for a default that is neither a value nor a function (a
     #: sequence, an SQL expression), which ``_with_defaults`` cannot apply
     defaults: tuple[tuple[str, object, bool | None], ...]
+    #: the column keys that an INSERT not naming them leaves NULL: nullable, with no default of
+    #: any kind (Python or server side, computed, identity) and not the primary key
+    nulls: frozenset
 
 
 @functools.cache
@@ -255,6 +262,16 @@ def _layout(mapper: sa.orm.Mapper) -> _Layout:
         ),
         primary_key=mapper.primary_key[0].key,
         defaults=tuple(defaults),
+        nulls=frozenset(
+            column.key
+            for column in table.c
+            if column.nullable
+            and not column.primary_key
+            and column.default is None
+            and column.server_default is None
+            and column.computed is None
+            and column.identity is None
+        ),
     )
 
 
@@ -341,14 +358,24 @@ def _forget_committed(session: sa.orm.Session) -> None:
 
 
 @functools.lru_cache(maxsize=128)
-def _returned(mapper: sa.orm.Mapper, given: frozenset) -> tuple[str, ...]:
-    """The keys of the columns not in ``given``: the key and the defaults, which an INSERT
-    returns, in the mapper's order."""
-    return tuple(key for key in _layout(mapper).attribute if key not in given)
+def _returned(
+    mapper: sa.orm.Mapper, given: frozenset, fetched: frozenset = frozenset()
+) -> tuple[str, ...]:
+    """The keys of the columns not in ``given`` whose values an INSERT returns, in the mapper's
+    order: the key, the defaults and the columns ``fetched`` from a ``Source``; not the columns
+    it leaves NULL (``_Layout.nulls``)."""
+    layout = _layout(mapper)
+    return tuple(
+        key
+        for key in layout.attribute
+        if key not in given and (key in fetched or key not in layout.nulls)
+    )
 
 
-def _returned_columns(mapper: sa.orm.Mapper, given: frozenset) -> list[sa.Column]:
-    return [mapper.local_table.c[key] for key in _returned(mapper, given)]
+def _returned_columns(
+    mapper: sa.orm.Mapper, given: frozenset, fetched: frozenset = frozenset()
+) -> list[sa.Column]:
+    return [mapper.local_table.c[key] for key in _returned(mapper, given, fetched)]
 
 
 @functools.lru_cache(maxsize=128)
@@ -371,12 +398,13 @@ def _parent_insert(
     guard (``WITH guard AS (...)``), one that writes nothing unless the guard changed a row."""
     table = mapper.local_table
     names = sorted(given)
-    returned = _returned_columns(mapper, given)
+    columns = source[0] if source is not None else ()  # (name, SQL expression) pairs
+    returned = _returned_columns(mapper, given, frozenset(name for name, _sql in columns))
     binds = [sa.bindparam(f"p_{name}", type_=table.c[name].type) for name in names]
     cells = [f":p_{name}" for name in names]
     # our own table and column names only; every value is bound
     if source is not None:
-        columns, query, source_binds = source
+        _columns, query, source_binds = source
         names += [name for name, _expression in columns]
         cells += [expression for _name, expression in columns]
         sql = (

@@ -24,6 +24,13 @@ def test_a_new_complaint_is_fully_loaded_and_takes_its_defaults(world):
     assert complaint.state is State.RECEIVED
     assert complaint.paused_seconds == 0  # a column default, read back from the row
     assert complaint.due_at == complaint.ack_due_at
+    # every column is loaded (none read later), as stored: the values it was given, the
+    # defaults, the columns left NULL and the ones the INSERT filled in
+    state = sa.inspect(complaint)
+    table = Complaint.__table__
+    assert not state.unloaded & set(table.c.keys())
+    stored = db.session.execute(sa.select(table).where(table.c.id == complaint.id)).one()
+    assert {key: state.dict[key] for key in table.c.keys()} == stored._asdict()
     db.session.commit()
     db.session.expire_all()
     stored = db.session.get(Complaint, complaint.id)

@@ -264,9 +264,11 @@ def _set_deadlines(
     """Recompute the acknowledgement and resolution deadlines from the clock start, the targets
     of the complaint's severity and tier, and the time spent waiting for the customer. ``cal``
     and ``targets`` are read from the settings unless given."""
-    with db.session.no_autoflush:
-        cal = calendar() if cal is _UNSET else cal
-        ack, resolve = targets or sla_targets()[(complaint.severity, complaint.tier)]
+    if cal is _UNSET or targets is None:
+        with db.session.no_autoflush:
+            cal = calendar() if cal is _UNSET else cal
+            targets = targets or sla_targets()[(complaint.severity, complaint.tier)]
+    ack, resolve = targets
     start = complaint.clock_started_at
     complaint.ack_due_at = sla.add_working_seconds(cal, complaint.created_at, ack * 60)
     complaint.resolve_due_at = sla.add_working_seconds(

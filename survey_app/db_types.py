@@ -31,6 +31,21 @@ class UTCDateTime(TypeDecorator):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect):
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        to_naive_utc = self.process_bind_param
+
+        def process(value: datetime | None) -> str | None:
+            # SQLite's DATETIME text, "YYYY-MM-DD HH:MM:SS.ffffff", written by ``isoformat``
+            # (the same digits) rather than by the DATETIME processor's %-formatting of a
+            # dictionary: a complaint's intake converts seven of these
+            value = to_naive_utc(value, dialect)
+            return None if value is None else value.isoformat(" ", "microseconds")
+
+        return process
+
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None

@@ -87,3 +87,30 @@ def test_figure_json_cannot_break_out_of_its_script_block():
     text = figure_json(fig)
     assert "<" not in text and ">" not in text
     assert json.loads(text)["data"][0]["x"] == ["</script><script>alert(1)</script>"]
+
+
+def test_utc_timestamps_are_stored_on_sqlite_as_sqlalchemy_stores_a_naive_utc_datetime():
+    """``UTCDateTime`` writes SQLite's text in one step: the same text as SQLAlchemy's own
+    DATETIME gives the value in UTC without its zone (the text the analyses slice by date)."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy.dialects import sqlite
+
+    from survey_app.db_types import UTCDateTime
+
+    dialect = sqlite.dialect()
+    ours = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    reference = sqlite.DATETIME().bind_processor(dialect)
+    shanghai = timezone(timedelta(hours=8))
+    values = [
+        datetime(2026, 12, 6, 14, 5, 9, 123456, tzinfo=UTC),
+        datetime(2026, 12, 6, 14, 5, 9, tzinfo=UTC),  # no microseconds: still six digits
+        datetime(2026, 1, 1, 3, 0, tzinfo=shanghai),  # the previous day in UTC
+        datetime(999, 3, 4, 5, 6, 7, 8, tzinfo=UTC),  # a year of three digits
+    ]
+    for value in values:
+        assert ours(value) == reference(value.astimezone(UTC).replace(tzinfo=None))
+    assert ours(values[2]) == "2025-12-31 19:00:00.000000"
+    assert ours(None) is None
+    with pytest.raises(ValueError, match="naive"):
+        ours(datetime(2026, 12, 6, 14, 5))

@@ -91,7 +91,8 @@ def insert_one(
     state, layout, values = _new_row(obj)
     mapper = state.mapper
     writes = tuple(w for w in writes if w.rows)
-    connection = db.session.connection()
+    session = db.session()  # looked up once: each lookup goes through the scoped registry
+    connection = session.connection()
     # the INSERTs written as SQL text apply the Python column defaults given here
     filled = _with_defaults(layout, values) if writes or guard else None
     if source is not None:
@@ -106,8 +107,8 @@ def insert_one(
     if together:
         row = _run_together(connection, writes, guard, source, mapper, given, filled)
     else:
-        if leave_autocommit():  # several statements: one transaction again
-            connection = db.session.connection()
+        if leave_autocommit(session):  # several statements: one transaction again
+            connection = session.connection()
         claim = _guard(guard.sql, guard.binds) if guard is not None else None
         if claim is not None and not _execute(connection, claim, guard.params, rows=True):
             raise NotWritten
@@ -118,7 +119,7 @@ def insert_one(
             row = connection.execute(_insert_returning(mapper, given), values).one()
         if row is not None and writes:
             new_id = row[_returned(mapper, given, fetched).index(layout.primary_key)]
-            insert_values(*(_with_parent(w, new_id) for w in writes))
+            _insert_values(connection, [_with_parent(w, new_id) for w in writes])
     if row is None:
         raise NotWritten
     # The object as loaded: the defaults filled in and the columns left NULL (known, not read
@@ -133,7 +134,6 @@ def insert_one(
     for key, value in zip(_returned(mapper, given, fetched), row, strict=True):
         loaded[attribute[key]] = value
     sa.orm.make_transient_to_detached(obj)
-    session = db.session()
     session.add(obj)
     # A flushed object leaves the session when its transaction is rolled back; this one came in
     # as already persistent, so that is done here (``_forget_rolled_back``).
@@ -198,12 +198,13 @@ def autocommit_one_write() -> None:
     session.info[_AUTOCOMMIT] = session.get_transaction()
 
 
-def leave_autocommit() -> bool:
+def leave_autocommit(session: sa.orm.Session | None = None) -> bool:
     """Make what the session runs next one transaction again, when ``autocommit_one_write``
     made it autocommit: for a request that turns out to write more than one statement. Call it
     before the request's first write (changes still pending in the session would be flushed in
     autocommit). What the session loaded stays loaded. Returns whether it was in autocommit."""
-    session = db.session()
+    if session is None:
+        session = db.session()
     transaction = session.info.pop(_AUTOCOMMIT, None)
     if transaction is None or transaction is not session.get_transaction():
         return False
@@ -513,7 +514,10 @@ def insert_values(*writes: Rows) -> None:
     """Insert rows with one multi-row ``INSERT ... VALUES (...), (...)`` per table and batch
     (psycopg's executemany sends a statement per row), on the session's connection. Statements
     are cached per shape (SQLAlchemy does not cache multi-row ``values()``)."""
-    connection = db.session.connection()
+    _insert_values(db.session.connection(), writes)
+
+
+def _insert_values(connection: sa.Connection, writes) -> None:
     for write in writes:
         per_batch = max(PARAMETERS // len(write.columns), 1)
         for start in range(0, len(write.rows), per_batch):

@@ -1,7 +1,9 @@
 """Survey submissions/s and complaint intake/s through gunicorn on loopback, side by side with the
 floor: a bare Flask endpoint doing one raw INSERT of the same rows (``http_floor_app.py``) under
-the same gunicorn settings. Prints throughput, the ratio (target >= 0.5) and p50/p99 latencies,
-on SQLite and then on a throwaway PostgreSQL (``scripts/with-postgres.sh``).
+the same gunicorn settings, sent the same kind of request (JSON for the API rows; for the web
+form, the same url-encoded post with the same cookie, whose fields the floor reads). Prints
+throughput, the ratio (target >= 0.5) and p50/p99 latencies, on SQLite and then on a throwaway
+PostgreSQL (``scripts/with-postgres.sh``).
 
 The load generator is wrk (Debian's package; ``make bench`` installs it when missing), on
 loopback, for a fixed number of seconds per row; a Lua script gives every survey request its own
@@ -306,7 +308,8 @@ def run_backend(args, label: str) -> list[tuple]:
             (
                 "complaint (web form, CSRF)",
                 fixed(app_port, "/complaint", form_body, form_headers),
-                floor_complaints,
+                # the same post: the floor reads the form's fields as any form handler does
+                fixed(floor_port, "/complaint-form", form_body, form_headers),
             ),
         ):
             app_result, floor_result = interleaved(app_run, floor_run, args.seconds)

@@ -1,9 +1,10 @@
 """The floor for any Flask service that stores a form: a bare Flask app whose endpoints do one raw
-INSERT of the same rows our app writes (a complaint; a survey response and its answers), with no
-CSRF, validation, ORM session, SLA or timeline. ``bench_http.py`` serves it with the same gunicorn
-settings as the real app and compares. Its engine has the app's settings too (on SQLite: WAL, the
-busy timeout and the writers' queue of ``sqlite_writers``), so what the ratio measures is the
-app's own work, not a database setting the floor lacks. Not part of the product.
+INSERT of the same rows our app writes (a complaint, from JSON or from a form's post; a survey
+response and its answers), with no CSRF, validation, ORM session, SLA or timeline.
+``bench_http.py`` serves it with the same gunicorn settings as the real app and compares. Its
+engine has the app's settings too (on SQLite: WAL, the busy timeout and the writers' queue of
+``sqlite_writers``), so what the ratio measures is the app's own work, not a database setting the
+floor lacks. Not part of the product.
 """
 
 from __future__ import annotations
@@ -36,6 +37,24 @@ def complaint():
                 contact_name=body["contact_name"],
                 contact_phone=body["contact_phone"],
                 description=body["description"],
+            )
+        )
+    return jsonify(ok=True), 201
+
+
+@app.post("/complaint-form")
+def complaint_form():
+    """The same row from an HTML form's post (the web form's fields, url-encoded)."""
+    form = request.form
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(Complaint.__table__).values(
+                code="FL" + secrets.token_hex(7).upper(),
+                token=secrets.token_urlsafe(32),
+                category_id=int(form["category_id"]),
+                contact_name=form["contact_name"],
+                contact_phone=form["contact_phone"],
+                description=form["description"],
             )
         )
     return jsonify(ok=True), 201

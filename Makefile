@@ -7,7 +7,7 @@ WORKERS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PORT
 
-.PHONY: run test test-pg bench lint format translations extract-messages assets chromium wrk clean
+.PHONY: run test test-pg bench lint format translations extract-messages assets chromium wrk valgrind clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,8 +59,14 @@ wrk:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
 
+## The instruction counts' counter is Debian's valgrind (callgrind); install it when it is missing.
+valgrind:
+	@command -v valgrind >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq valgrind; }
+
 ## Every benchmark on SQLite and PostgreSQL, then one summary table (BENCH_ARGS=--quick: small sizes).
-bench: $(VENV)/.dev-installed translations assets wrk
+bench: $(VENV)/.dev-installed translations assets wrk valgrind
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 lint: $(VENV)/.dev-installed

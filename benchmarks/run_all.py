@@ -25,10 +25,12 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.report import scratch_dir  # noqa: E402
 
 #: name, arguments (full, quick), extra environment (full, quick), where it runs:
-#: "both" = once on SQLite and once on PostgreSQL; "self" = the script does both itself;
+#: "both" = once on SQLite and once on PostgreSQL; "self" = the script picks its databases itself
+#: (http: both; instructions: SQLite, where the database runs in-process and is counted too);
 #: "none" = no database involved
 BENCHMARKS = [
     ("http", "bench_http.py", ([], ["--seconds", "2"]), ({}, {}), "self"),
+    ("instructions", "bench_instructions.py", ([], ["--requests", "30"]), ({}, {}), "self"),
     ("pages", "bench_pages.py", ([], ["--repeat", "10"]), ({}, {}), "both"),
     (
         "survey_results",

@@ -179,12 +179,24 @@ def month_of(column):
 
 #: every purchase as plain numbers, per dialect: read through the DBAPI cursor, because building
 #: two million SQLAlchemy rows costs more than the query itself
-_PURCHASE_SQL = {
-    "sqlite": "SELECT customer_id, CAST(julianday(occurred_on) - 2440587.5 AS INTEGER), "
-    "CAST(amount AS REAL), CAST(margin AS REAL) FROM transactions",
-    "postgresql": "SELECT customer_id, occurred_on - DATE '1970-01-01', "
-    "amount::float8, margin::float8 FROM transactions",
-}
+_PURCHASE_SQL = (
+    "SELECT customer_id, CAST(julianday(occurred_on) - 2440587.5 AS INTEGER), "
+    "CAST(amount AS REAL), CAST(margin AS REAL) FROM transactions"
+)
+
+#: a purchase as PostgreSQL's send functions write it, in network byte order
+_PURCHASE_BYTES = np.dtype(
+    [("customer_id", ">i4"), ("day", ">i4"), ("amount", ">f8"), ("margin", ">f8")]
+)
+#: the purchases with ids in [low, high), as one value: the server packs them (each value of
+#: a text or binary result row is a Python object; 2,000,000 rows of four made the read slow)
+_PURCHASE_BYTES_SQL = (
+    "SELECT string_agg(int4send(customer_id) || int4send((occurred_on - DATE '1970-01-01')::int4)"
+    " || float8send(amount::float8) || float8send(margin::float8), ''::bytea)"
+    " FROM transactions WHERE id >= %(low)s AND id < %(high)s"
+)
+#: ids per packed value: 480 MB at most, under PostgreSQL's 1 GB limit for one value
+PURCHASE_IDS_PER_READ = 20_000_000
 
 
 def raw_frame(statement, columns: list[str]) -> pd.DataFrame:
@@ -211,24 +223,46 @@ def purchase_frame(as_of: date | None = None) -> pd.DataFrame:
     """Every purchase (up to ``as_of``) as customer_id, occurred_on, amount, margin: the columns
     churn and value need. Runs on the session's connection, so it sees uncommitted imports."""
     connection = db.session.connection().connection.driver_connection
-    cursor = connection.cursor()
-    try:
-        cursor.execute(_PURCHASE_SQL[db.engine.dialect.name])
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    data = np.array(rows, dtype=float).reshape(-1, 4)
+    if db.engine.dialect.name == "postgresql":
+        customer_id, day, amount, margin = _packed_purchases(connection)
+    else:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(_PURCHASE_SQL)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        data = np.array(rows, dtype=float).reshape(-1, 4)
+        customer_id, day, amount, margin = data.T
     frame = pd.DataFrame(
         {
-            "customer_id": data[:, 0].astype("int64"),
-            "occurred_on": pd.to_datetime(data[:, 1].astype("int64"), unit="D"),
-            "amount": data[:, 2],
-            "margin": data[:, 3],
+            "customer_id": customer_id.astype("int64"),
+            "occurred_on": pd.to_datetime(day.astype("int64"), unit="D"),
+            "amount": amount.astype("float64"),
+            "margin": margin.astype("float64"),
         }
     )
     if as_of is not None:
         frame = frame[frame["occurred_on"] <= pd.Timestamp(as_of)].reset_index(drop=True)
     return frame
+
+
+def _packed_purchases(connection) -> tuple[np.ndarray, ...]:
+    """The purchases on PostgreSQL, packed by the server into bytes (``_PURCHASE_BYTES_SQL``)
+    and read straight into numpy: at 2,000,000 purchases, 1.5 s instead of 5 s for the rows
+    (and 3.5 s for a binary COPY, which sends a message per row). Up to 20 million ids it is
+    one statement; a bigger table is read in ranges of ids, each statement seeing what was
+    committed when it began."""
+    parts = []
+    with connection.cursor() as cursor:
+        low, high = cursor.execute("SELECT min(id), max(id) FROM transactions").fetchone()
+        for start in range(low or 0, (high or -1) + 1, PURCHASE_IDS_PER_READ):
+            bounds = {"low": start, "high": start + PURCHASE_IDS_PER_READ}
+            packed = cursor.execute(_PURCHASE_BYTES_SQL, bounds, binary=True).fetchone()[0]
+            if packed is not None:  # some ids in the range
+                parts.append(np.frombuffer(packed, _PURCHASE_BYTES))
+    rows = np.concatenate(parts) if parts else np.empty(0, _PURCHASE_BYTES)
+    return rows["customer_id"], rows["day"], rows["amount"], rows["margin"]
 
 
 def contract_frame() -> pd.DataFrame:

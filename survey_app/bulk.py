@@ -4,7 +4,8 @@
 risk scores). SQLAlchemy's executemany builds and type-processes a parameter dictionary per row,
 which for 100,000 rows costs more than the database's own work; it converts each column once
 with the column type's own bind processor (so values are stored exactly as the ORM would store
-them) and hands the rows to the driver's executemany as positional tuples.
+them) and hands the rows to the driver as positional tuples: SQLite's executemany, PostgreSQL's
+``COPY ... FROM STDIN``.
 
 ``insert_one``: one new object on the hot write paths (a complaint, a survey response), written
 with a single ``INSERT ... RETURNING`` instead of a unit-of-work flush.
@@ -40,6 +41,8 @@ def insert_columns(table: sa.Table, columns: Mapping[str, Sequence]) -> int:
     rows = list(zip(*values, strict=True))
     if not rows:
         return 0
+    if dialect.name == "postgresql":
+        return _copy_rows(connection, table, names, rows)
     compiled = table.insert().compile(dialect=dialect, column_keys=names)
     if not compiled.positional:  # e.g. psycopg's %(name)s: one mapping per row
         rows = [dict(zip(names, row, strict=True)) for row in rows]
@@ -48,6 +51,21 @@ def insert_columns(table: sa.Table, columns: Mapping[str, Sequence]) -> int:
         rows = [tuple(row[i] for i in position) for row in rows]
     for start in range(0, len(rows), BATCH):
         connection.exec_driver_sql(compiled.string, rows[start : start + BATCH])
+    return len(rows)
+
+
+def _copy_rows(connection: sa.Connection, table: sa.Table, names: list[str], rows: list) -> int:
+    """PostgreSQL: ``rows`` (converted values, in the order of ``names``) through ``COPY ...
+    FROM STDIN`` on the connection's driver connection, in its transaction. psycopg's
+    executemany sends a statement per row, with about 40 µs of Python each: at 100,000
+    customers the churn recompute's three tables of rows took 11 s that way."""
+    preparer = connection.dialect.identifier_preparer
+    columns = ", ".join(preparer.quote(table.c[name].name) for name in names)
+    sql = f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN"
+    with connection.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
     return len(rows)
 
 

@@ -40,11 +40,12 @@ run: $(VENV)/.runtime-installed translations assets
 	$(BIN)/flask --app wsgi seed-demo
 	$(BIN)/gunicorn --workers $(WORKERS) --preload --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
-## Browser tests drive Debian's Chromium; install it when it is missing.
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+## Debian programs the tests and benchmarks drive, installed when missing: Chromium (browser
+## tests), wrk (the HTTP benchmark's load), valgrind (the instruction counts' callgrind).
+chromium wrk valgrind:
+	@command -v $@ >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $@; }
 
 test: $(VENV)/.dev-installed translations assets chromium
 	$(BIN)/pytest
@@ -52,18 +53,6 @@ test: $(VENV)/.dev-installed translations assets chromium
 ## The same suite against a throwaway PostgreSQL cluster (installed from Debian when missing).
 test-pg: $(VENV)/.dev-installed translations assets chromium
 	scripts/with-postgres.sh $(BIN)/pytest
-
-## The HTTP benchmark's load generator is Debian's wrk; install it when it is missing.
-wrk:
-	@command -v wrk >/dev/null 2>&1 || { \
-		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
-
-## The instruction counts' counter is Debian's valgrind (callgrind); install it when it is missing.
-valgrind:
-	@command -v valgrind >/dev/null 2>&1 || { \
-		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq valgrind; }
 
 ## Every benchmark on SQLite and PostgreSQL, then one summary table (BENCH_ARGS=--quick: small sizes).
 bench: $(VENV)/.dev-installed translations assets wrk valgrind

@@ -36,6 +36,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.report import keep_scratch, record, scratch_dir  # noqa: E402
 
+#: the complaint every complaint row files (the API, the web form and their floors)
+COMPLAINT = {
+    "contact_name": "王芳",
+    "contact_phone": "13800001111",
+    "description": "The parcel arrived broken.",
+}
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -245,11 +251,7 @@ def run_backend(args, label: str) -> list[tuple]:
     floor = start("http_floor_app:app", floor_port, args.workers, floor_env, tmp / "floor.log")
     q = info["questions"]
     json_type = {"Content-Type": "application/json"}
-    complaint = {
-        "contact_name": "王芳",
-        "contact_phone": "13800001111",
-        "description": "The parcel arrived broken.",
-    }
+    complaint = COMPLAINT
     api_complaint = json.dumps({"category": "delivery", **complaint}).replace("%", "%%")
     floor_complaint = json.dumps({"category_id": info["category_id"], **complaint})
     floor_complaint = floor_complaint.replace("%", "%%")

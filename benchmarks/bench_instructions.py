@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchmarks.bench_http import COMPLAINT, CSRF_RE, seed  # noqa: E402
 from benchmarks.report import record, scratch_dir  # noqa: E402
 
 VALGRIND = shutil.which("valgrind") or "/usr/bin/valgrind"
@@ -41,11 +42,6 @@ ROWS = {
     "form": ("complaint (web form, CSRF)", "302", "201"),
 }
 WARM_UP = 30
-COMPLAINT = {
-    "contact_name": "王芳",
-    "contact_phone": "13800001111",
-    "description": "The parcel arrived broken.",
-}
 
 
 def _environ(method, path, body=b"", content_type=None, cookie=None) -> dict:
@@ -93,7 +89,7 @@ def child(row: str, side: str, count: int, info: dict) -> None:
     app, floor = wsgi.app, http_floor_app.app
     status, headers, page = _call(app, _environ("GET", "/complaint"))
     cookie = next(v for k, v in headers if k == "Set-Cookie").split(";")[0]
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.decode()).group(1)
+    token = CSRF_RE.search(page.decode()).group(1)
     form = urllib.parse.urlencode(
         {"csrf_token": token, "category_id": info["category_id"], **COMPLAINT}
     ).encode()
@@ -176,8 +172,6 @@ def main() -> None:
     os.environ["INSTANCE_PATH"] = str(tmp)
     database = tmp / "seeded.sqlite"
     os.environ["DATABASE_URL"] = f"sqlite:///{database}"
-    from bench_http import seed
-
     info = seed(WARM_UP + args.requests)
     jobs = [(row, side) for row in args.rows for side in ("app", "floor")]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:

@@ -417,13 +417,13 @@ def _parent_insert(
     guard (``WITH guard AS (...)``), one that writes nothing unless the guard changed a row."""
     table = mapper.local_table
     names = sorted(given)
-    columns = source[0] if source is not None else ()  # (name, SQL expression) pairs
+    # a source's (column name, SQL expression) pairs, its FROM ... WHERE ... and its binds
+    columns, query, source_binds = source if source is not None else ((), "", ())
     returned = _returned_columns(mapper, given, frozenset(name for name, _sql in columns))
     binds = [sa.bindparam(f"p_{name}", type_=table.c[name].type) for name in names]
     cells = [f":p_{name}" for name in names]
     # our own table and column names only; every value is bound
     if source is not None:
-        _columns, query, source_binds = source
         names += [name for name, _expression in columns]
         cells += [expression for _name, expression in columns]
         sql = (

@@ -32,6 +32,8 @@ SECURITY_HEADERS = (
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "same-origin"),
 )
+#: and over HTTPS (``SESSION_COOKIE_SECURE``)
+HTTPS_HEADERS = (*SECURITY_HEADERS, ("Strict-Transport-Security", "max-age=31536000"))
 
 
 def set_security_headers(response):
@@ -39,12 +41,10 @@ def set_security_headers(response):
     # catches an exception for every header that is missing, which is every one of these.
     headers = response.headers
     present = {key.lower() for key in headers.keys()}
-    for key, value in SECURITY_HEADERS:
+    wanted = HTTPS_HEADERS if current_app.config.get("SESSION_COOKIE_SECURE") else SECURITY_HEADERS
+    for key, value in wanted:
         if key.lower() not in present:
             headers.add(key, value)
-    if current_app.config.get("SESSION_COOKIE_SECURE"):
-        if "strict-transport-security" not in present:
-            headers.add("Strict-Transport-Security", "max-age=31536000")
     return response
 
 

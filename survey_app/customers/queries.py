@@ -177,8 +177,8 @@ def month_of(column):
     return sa.func.to_char(column, "YYYY-MM")
 
 
-#: every purchase as plain numbers, per dialect: read through the DBAPI cursor, because building
-#: two million SQLAlchemy rows costs more than the query itself
+#: every purchase as plain numbers, on SQLite: read through the DBAPI cursor, because building
+#: two million SQLAlchemy rows costs more than the query itself (PostgreSQL: packed, below)
 _PURCHASE_SQL = (
     "SELECT customer_id, CAST(julianday(occurred_on) - 2440587.5 AS INTEGER), "
     "CAST(amount AS REAL), CAST(margin AS REAL) FROM transactions"
@@ -256,7 +256,8 @@ def _packed_purchases(connection) -> tuple[np.ndarray, ...]:
     parts = []
     with connection.cursor() as cursor:
         low, high = cursor.execute("SELECT min(id), max(id) FROM transactions").fetchone()
-        for start in range(low or 0, (high or -1) + 1, PURCHASE_IDS_PER_READ):
+        starts = range(low, high + 1, PURCHASE_IDS_PER_READ) if low is not None else ()
+        for start in starts:
             bounds = {"low": start, "high": start + PURCHASE_IDS_PER_READ}
             packed = cursor.execute(_PURCHASE_BYTES_SQL, bounds, binary=True).fetchone()[0]
             if packed is not None:  # some ids in the range

@@ -11,6 +11,8 @@ import secrets
 import time
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from survey_app.sqlite_writers import QueuedWritersConnection
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +38,19 @@ def database_url() -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def postgresql_options(url: str) -> str:
+    """libpq's ``options`` for every PostgreSQL connection: the URL's own, then the session's
+    time zone set to UTC. Every timestamp is stored and computed in UTC; with the server's
+    default zone (``Etc/UTC``, ``Asia/Shanghai``, ...) psycopg would hand back each value with a
+    ``ZoneInfo``, which pandas converts one object at a time (1.7 s for the 240,000 survey
+    responses the churn recompute reads, against 0.1 s with psycopg's plain UTC), and SQL's own
+    date functions would work in a zone SQLite never sees."""
+    given = make_url(url).query.get("options", "")
+    if isinstance(given, tuple):
+        given = " ".join(given)
+    return f"{given} -c TimeZone=UTC".strip()
 
 
 def secret_key(instance_dir: Path = INSTANCE_DIR) -> str:
@@ -122,6 +137,11 @@ class Config:
                 **Config.SQLALCHEMY_ENGINE_OPTIONS,
                 "pool_pre_ping": False,
                 "connect_args": {"factory": QueuedWritersConnection},
+            }
+        elif self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
+            self.SQLALCHEMY_ENGINE_OPTIONS = {
+                **Config.SQLALCHEMY_ENGINE_OPTIONS,
+                "connect_args": {"options": postgresql_options(self.SQLALCHEMY_DATABASE_URI)},
             }
         https = _bool("HTTPS", False)
         self.SESSION_COOKIE_SECURE = https

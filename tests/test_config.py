@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import sqlalchemy as sa
 
 from survey_app import config as cfg
@@ -27,6 +29,16 @@ def test_database_url_defaults_to_sqlite_and_maps_postgres_to_psycopg(monkeypatc
     assert cfg.database_url() == "postgresql+psycopg://u:p@db/x"
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@db/x")
     assert cfg.database_url() == "postgresql+psycopg://u:p@db/x"
+
+
+def test_postgresql_sessions_run_in_utc_after_the_urls_own_options(monkeypatch):
+    assert cfg.postgresql_options("postgresql+psycopg://u@db/x") == "-c TimeZone=UTC"
+    with_options = "postgresql+psycopg://u@db/x?options=-c%20statement_timeout%3D5s"
+    assert cfg.postgresql_options(with_options) == "-c statement_timeout=5s -c TimeZone=UTC"
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db/x")
+    settings = cfg.TestingConfig()
+    assert settings.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] == {"options": "-c TimeZone=UTC"}
+    assert settings.SQLALCHEMY_ENGINE_OPTIONS["pool_pre_ping"]
 
 
 def test_https_marks_cookies_secure_and_redis_shares_rate_limits(monkeypatch):
@@ -63,3 +75,13 @@ def test_database_connection_settings(app):
         else:
             assert db.engine.dialect.name == "postgresql"
             assert db.engine.dialect.driver == "psycopg"
+            with db.engine.connect() as connection:
+                # SQL's dates are UTC days, as on SQLite (which stores UTC text), and the driver
+                # hands back timestamps in plain UTC (pandas converts those in bulk)
+                assert connection.exec_driver_sql("SHOW TimeZone").scalar() == "UTC"
+                late = "TIMESTAMPTZ '2026-01-01 00:30:00+08'"
+                assert connection.exec_driver_sql(f"SELECT {late}::date").scalar() == date(
+                    2025, 12, 31
+                )
+                read = connection.exec_driver_sql(f"SELECT {late}").scalar()
+                assert read == datetime(2025, 12, 31, 16, 30, tzinfo=UTC) and read.tzinfo is UTC

@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from . import assets
-from .config import INSTANCE_DIR, PROJECT_ROOT, load_config
+from .config import INSTANCE_DIR, PROJECT_ROOT, engine_options, load_config
 from .errors import DomainError
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, rest_api
 from .i18n import html_lang, select_locale
@@ -42,6 +42,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_object(load_config())
     if config:
         app.config.update(config)
+        if "SQLALCHEMY_DATABASE_URI" in config and "SQLALCHEMY_ENGINE_OPTIONS" not in config:
+            # the engine's options follow the database given here, not DATABASE_URL's
+            url = config["SQLALCHEMY_DATABASE_URI"]
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

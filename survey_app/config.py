@@ -40,6 +40,18 @@ def database_url() -> str:
     return url
 
 
+def engine_options(url: str) -> dict:
+    """SQLAlchemy's engine options for the database at ``url`` (``create_app`` applies them to
+    a URL given in its settings too)."""
+    if url.startswith("sqlite"):
+        # concurrent writers (gunicorn workers) queue instead of polling: sqlite_writers;
+        # no pre-ping (a query per request): nothing closes a file's connection but us
+        return {"pool_pre_ping": False, "connect_args": {"factory": QueuedWritersConnection}}
+    if url.startswith("postgresql"):
+        return {"pool_pre_ping": True, "connect_args": {"options": postgresql_options(url)}}
+    return {"pool_pre_ping": True}
+
+
 def postgresql_options(url: str) -> str:
     """libpq's ``options`` for every PostgreSQL connection: the URL's own, then the session's
     time zone set to UTC. Every timestamp is stored and computed in UTC; with the server's
@@ -83,7 +95,6 @@ class Config:
     SURVEY_APP_ENV = "development"
     #: a server may close a pooled connection (restart, idle timeout): test each one as it is
     #: taken from the pool (SQLite's file connections are never closed under us: see __init__)
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     SESSION_COOKIE_HTTPONLY = True
@@ -130,19 +141,7 @@ class Config:
         # Read at instantiation, so tests and tools that change the environment see the change.
         self.SECRET_KEY = secret_key()
         self.SQLALCHEMY_DATABASE_URI = database_url()
-        if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
-            # concurrent writers (gunicorn workers) queue instead of polling: sqlite_writers;
-            # no pre-ping (a query per request): nothing closes a file's connection but us
-            self.SQLALCHEMY_ENGINE_OPTIONS = {
-                **Config.SQLALCHEMY_ENGINE_OPTIONS,
-                "pool_pre_ping": False,
-                "connect_args": {"factory": QueuedWritersConnection},
-            }
-        elif self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
-            self.SQLALCHEMY_ENGINE_OPTIONS = {
-                **Config.SQLALCHEMY_ENGINE_OPTIONS,
-                "connect_args": {"options": postgresql_options(self.SQLALCHEMY_DATABASE_URI)},
-            }
+        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         https = _bool("HTTPS", False)
         self.SESSION_COOKIE_SECURE = https
         self.REMEMBER_COOKIE_SECURE = https

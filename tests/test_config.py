@@ -5,7 +5,9 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 
 from survey_app import config as cfg
+from survey_app import create_app
 from survey_app.extensions import db
+from survey_app.sqlite_writers import QueuedWritersConnection
 
 
 def test_secret_key_is_generated_once_into_the_instance_folder(tmp_path, monkeypatch):
@@ -39,6 +41,18 @@ def test_postgresql_sessions_run_in_utc_after_the_urls_own_options(monkeypatch):
     settings = cfg.TestingConfig()
     assert settings.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] == {"options": "-c TimeZone=UTC"}
     assert settings.SQLALCHEMY_ENGINE_OPTIONS["pool_pre_ping"]
+
+
+def test_an_app_given_another_database_gets_that_databases_engine_options(tmp_path, monkeypatch):
+    # e.g. the migration test's SQLite file while DATABASE_URL names PostgreSQL (make test-pg)
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db/x")
+    application = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'other.sqlite'}"})
+    options = application.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["connect_args"] == {"factory": QueuedWritersConnection}
+    with application.app_context():
+        with db.engine.connect() as connection:  # a PostgreSQL option would fail here
+            assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        db.engine.dispose()
 
 
 def test_https_marks_cookies_secure_and_redis_shares_rate_limits(monkeypatch):

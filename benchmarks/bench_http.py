@@ -251,9 +251,8 @@ def run_backend(args, label: str) -> list[tuple]:
     floor = start("http_floor_app:app", floor_port, args.workers, floor_env, tmp / "floor.log")
     q = info["questions"]
     json_type = {"Content-Type": "application/json"}
-    complaint = COMPLAINT
-    api_complaint = json.dumps({"category": "delivery", **complaint}).replace("%", "%%")
-    floor_complaint = json.dumps({"category_id": info["category_id"], **complaint})
+    api_complaint = json.dumps({"category": "delivery", **COMPLAINT}).replace("%", "%%")
+    floor_complaint = json.dumps({"category_id": info["category_id"], **COMPLAINT})
     floor_complaint = floor_complaint.replace("%", "%%")
     api_survey = '{"invitation_token": "bench%08d", "answers": {"csat": 4, "nps": 8}}'
     floor_survey = (
@@ -289,7 +288,7 @@ def run_backend(args, label: str) -> list[tuple]:
         survey("floor")()
         browser = web_form_session(app_port)
         form_body = urllib.parse.urlencode(
-            {"csrf_token": browser["token"], "category_id": info["category_id"], **complaint}
+            {"csrf_token": browser["token"], "category_id": info["category_id"], **COMPLAINT}
         ).replace("%", "%%")
         form_headers = {
             "Content-Type": "application/x-www-form-urlencoded",

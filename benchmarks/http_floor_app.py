@@ -16,12 +16,13 @@ from flask import Flask, jsonify, request
 
 import survey_app.extensions  # noqa: F401  (the same SQLite pragmas: WAL, busy timeout)
 from survey_app.complaints.models import Complaint
-from survey_app.config import load_config
+from survey_app.config import engine_options, load_config
 from survey_app.db_types import utcnow
 from survey_app.surveys.models import Answer, Channel, Response
 
 config = load_config()
-engine = sa.create_engine(config.SQLALCHEMY_DATABASE_URI, **config.SQLALCHEMY_ENGINE_OPTIONS)
+url = config.SQLALCHEMY_DATABASE_URI
+engine = sa.create_engine(url, **engine_options(url))
 app = Flask(__name__)
 
 

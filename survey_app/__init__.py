@@ -42,10 +42,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_object(load_config())
     if config:
         app.config.update(config)
-        if "SQLALCHEMY_DATABASE_URI" in config and "SQLALCHEMY_ENGINE_OPTIONS" not in config:
-            # the engine's options follow the database given here, not DATABASE_URL's
-            url = config["SQLALCHEMY_DATABASE_URI"]
-            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url)
+    # the engine's options follow the database the app is finally given
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    )
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -41,17 +41,18 @@ def database_url() -> str:
 
 
 def engine_options(url: str) -> dict:
-    """SQLAlchemy's engine options for the database at ``url`` (``create_app`` applies them to
-    a URL given in its settings too)."""
+    """SQLAlchemy's engine options for the database at ``url``: ``create_app`` sets them from
+    the database the app is finally given (``DATABASE_URL``, or a URL in its settings)."""
     if url.startswith("sqlite"):
         # concurrent writers (gunicorn workers) queue instead of polling: sqlite_writers;
         # no pre-ping (a query per request): nothing closes a file's connection but us
         return {"pool_pre_ping": False, "connect_args": {"factory": QueuedWritersConnection}}
     # a server may close a pooled connection (restart, idle timeout): test each one as it is
     # taken from the pool
+    options: dict = {"pool_pre_ping": True}
     if url.startswith("postgresql"):
-        return {"pool_pre_ping": True, "connect_args": {"options": postgresql_options(url)}}
-    return {"pool_pre_ping": True}
+        options["connect_args"] = {"options": postgresql_options(url)}
+    return options
 
 
 def postgresql_options(url: str) -> str:
@@ -141,7 +142,6 @@ class Config:
         # Read at instantiation, so tests and tools that change the environment see the change.
         self.SECRET_KEY = secret_key()
         self.SQLALCHEMY_DATABASE_URI = database_url()
-        self.SQLALCHEMY_ENGINE_OPTIONS = engine_options(self.SQLALCHEMY_DATABASE_URI)
         https = _bool("HTTPS", False)
         self.SESSION_COOKIE_SECURE = https
         self.REMEMBER_COOKIE_SECURE = https

@@ -33,14 +33,12 @@ def test_database_url_defaults_to_sqlite_and_maps_postgres_to_psycopg(monkeypatc
     assert cfg.database_url() == "postgresql+psycopg://u:p@db/x"
 
 
-def test_postgresql_sessions_run_in_utc_after_the_urls_own_options(monkeypatch):
+def test_postgresql_sessions_run_in_utc_after_the_urls_own_options():
     assert cfg.postgresql_options("postgresql+psycopg://u@db/x") == "-c TimeZone=UTC"
     with_options = "postgresql+psycopg://u@db/x?options=-c%20statement_timeout%3D5s"
     assert cfg.postgresql_options(with_options) == "-c statement_timeout=5s -c TimeZone=UTC"
-    monkeypatch.setenv("DATABASE_URL", "postgres://u@db/x")
-    settings = cfg.TestingConfig()
-    assert settings.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] == {"options": "-c TimeZone=UTC"}
-    assert settings.SQLALCHEMY_ENGINE_OPTIONS["pool_pre_ping"]
+    options = cfg.engine_options("postgresql+psycopg://u@db/x")
+    assert options == {"pool_pre_ping": True, "connect_args": {"options": "-c TimeZone=UTC"}}
 
 
 def test_an_app_given_another_database_gets_that_databases_engine_options(tmp_path, monkeypatch):

@@ -92,6 +92,23 @@ PATTERNS = ["rising", "stable", "declining", "irregular"]
 PATTERN_WEIGHTS = [0.2, 0.45, 0.2, 0.15]
 
 
+#: the demo's service problem: from this many months before the reference month, for this many
+#: months, deliveries went wrong. Customers were less satisfied and complained more then, and some
+#: stopped buying, which the register records as losses three to five months later: the story the
+#: index report's validity panel is there to show.
+EPISODE_MONTHS_BACK, EPISODE_MONTHS = 10, 3
+#: the share of customers still buying when the problem began who stopped during it
+EPISODE_EXTRA_LOSS = 0.1
+
+
+def episode_of(as_of: date) -> tuple[date, date]:
+    """The first and last day of the demo's service problem, for a story ending at ``as_of``."""
+    month = as_of.year * 12 + as_of.month - 1 - EPISODE_MONTHS_BACK
+    first = date(month // 12, month % 12 + 1, 1)
+    month += EPISODE_MONTHS
+    return first, date(month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+
 @dataclass
 class DemoContext:
     rng: np.random.Generator
@@ -100,6 +117,11 @@ class DemoContext:
     users: dict[str, User] = field(default_factory=dict)
     #: public URLs a customer would use, printed after the summary: (label, path)
     public_urls: list[tuple[str, str]] = field(default_factory=list)
+    #: first and last day of the service problem: ``episode_of(as_of)``
+    episode: tuple[date, date] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.episode = episode_of(self.as_of)
 
 
 def seed_users(ctx: DemoContext) -> list[str]:
@@ -153,6 +175,8 @@ def seed_customers(ctx: DemoContext) -> list[str]:
     customer_rows, plans = [], []
     company_names: set[str] = set()
     segment_p = [s[1] for s in SEGMENTS]
+    episode_start, episode_end = ctx.episode
+    episode_days = (episode_end - episode_start).days + 1
     for i in range(count):
         seg_index = int(rng.choice(len(SEGMENTS), p=segment_p))
         segment, _share, spend, gap = SEGMENTS[seg_index]
@@ -165,6 +189,9 @@ def seed_customers(ctx: DemoContext) -> list[str]:
         if lost:  # stopped buying somewhere in the window
             end = max(first_seen, horizon_start) + timedelta(days=int(rng.integers(30, 600)))
             end = min(end, as_of - timedelta(days=int(gap * 5)))
+        elif first_seen < episode_start and rng.random() < EPISODE_EXTRA_LOSS:
+            # put off by the service problem: stopped buying while it lasted
+            end = episode_start + timedelta(days=int(rng.integers(0, episode_days)))
         code = f"C{i + 1:05d}"
         customer_rows.append(
             {

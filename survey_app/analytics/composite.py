@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 #: the ECSI structural model (Tenenhaus et al. 2005), restricted to the constructs present
 ECSI_PATHS = (
@@ -175,9 +176,41 @@ def band_of(score: float) -> str:
     return label
 
 
-def pearson(x, y) -> tuple[float | None, int]:
-    """Pearson correlation over the pairs where both are known, with the number of pairs."""
-    frame = pd.DataFrame({"x": x, "y": y}).dropna()
-    if len(frame) < 3 or frame["x"].std() == 0 or frame["y"].std() == 0:
-        return None, len(frame)
-    return float(np.corrcoef(frame["x"], frame["y"])[0, 1]), len(frame)
+@dataclass(frozen=True)
+class Correlation:
+    """Pearson's r over ``n`` pairs with its 95% interval (Fisher's z: ``tanh(atanh r ± 1.96 /
+    sqrt(n - 3))``). ``r`` is None below 3 pairs or when either side is constant; the interval
+    is None below 4 pairs."""
+
+    r: float | None
+    n: int
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def reading(self) -> str:
+        """The sign the interval shows: "negative" or "positive" when it excludes 0, "unclear"
+        when it spans 0, "unknown" without an interval."""
+        if self.low is None or self.high is None:
+            return "unknown"
+        if self.high < 0:
+            return "negative"
+        if self.low > 0:
+            return "positive"
+        return "unclear"
+
+
+def correlation(x, y) -> Correlation:
+    """Pearson's r over the pairs ``(x[i], y[i])`` where both are known (None marks an
+    unknown value), with its 95% interval (scipy's, by Fisher's z)."""
+    frame = pd.DataFrame({"x": pd.Series(x, dtype=float), "y": pd.Series(y, dtype=float)})
+    frame = frame.dropna()
+    n = len(frame)
+    if n < 3 or frame["x"].nunique() < 2 or frame["y"].nunique() < 2:
+        return Correlation(None, n)
+    result = stats.pearsonr(frame["x"], frame["y"])
+    r = float(result.statistic)
+    if n < 4:
+        return Correlation(r, n)
+    interval = result.confidence_interval(confidence_level=0.95)
+    return Correlation(r, n, float(interval.low), float(interval.high))

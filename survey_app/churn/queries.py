@@ -12,12 +12,14 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from survey_app.analytics.churn import LossDefinition
 from survey_app.customers.models import Customer, CustomerValue
 from survey_app.customers.queries import month_of, raw_frame
 from survey_app.extensions import db
 from survey_app.taxonomy.models import Reason
 
 from .models import (
+    ChurnSettings,
     CohortCount,
     CustomerStatus,
     LossRecord,
@@ -45,6 +47,13 @@ def losses_of(customer_id: int) -> list[LossRecord]:
 def as_of() -> date | None:
     """The date of the last recompute."""
     return db.session.scalar(sa.select(sa.func.max(CustomerStatus.as_of)))
+
+
+def floor_days() -> int:
+    """The fewest days without an order after which a customer without a contract can count
+    as lost (the loss definition's floor; its default before the settings are first saved)."""
+    stored = db.session.scalar(sa.select(ChurnSettings.floor_days).where(ChurnSettings.id == 1))
+    return stored if stored is not None else LossDefinition().floor_days
 
 
 def status_counts() -> dict[str, int]:

@@ -174,11 +174,18 @@ def seed_demo(ctx) -> list[str]:
             minutes=int(rng.integers(480, 1260))
         )
         if created > horizon:
-            plans.append((customer, created, rng.random() < 0.25, True))
+            plans.append((customer, created, rng.random() < 0.2, True))
+    episode_start = datetime.combine(ctx.episode[0], time(0), UTC)
+    episode_minutes = ((ctx.episode[1] - ctx.episode[0]).days + 1) * 24 * 60
     for customer in rng.choice(stayed, size=min(len(stayed), len(customers) // 8), replace=False):
         created = horizon + timedelta(minutes=int(rng.integers(0, 730 * 24 * 60)))
+        if rng.random() < 0.2:  # the service problem: deliveries went wrong for months
+            created = episode_start + timedelta(minutes=int(rng.integers(0, episode_minutes)))
         plans.append((customer, created, rng.random() < 0.85, False))
     plans.sort(key=lambda plan: plan[1])
+
+    def in_episode(moment: datetime) -> bool:
+        return ctx.episode[0] <= moment.date() <= ctx.episode[1]
 
     complaint_rows, event_plans, rating_plans = [], [], []
     category_codes = [c for c in categories if c in DESCRIPTIONS] or list(categories)
@@ -203,6 +210,8 @@ def seed_demo(ctx) -> list[str]:
         if final is State.CLOSED and (not good and rng.random() < 0.35 or rng.random() < 0.04):
             path = REWORKED
         code = str(rng.choice(category_codes))
+        if in_episode(created) and "delivery" in categories and rng.random() < 0.7:
+            code = "delivery"
         severity = Severity(
             str(rng.choice(["low", "medium", "high", "critical"], p=[0.3, 0.45, 0.2, 0.05]))
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from . import services
 
-DEMO_MONTHS = 12
+DEMO_MONTHS = 18
 
 
 def seed_demo(ctx) -> list[str]:

@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from survey_app.analytics import composite as cx
 from survey_app.charts import figure_json
 from survey_app.charts import index as charts
+from survey_app.churn import queries as churn_queries
 from survey_app.errors import DomainError
 from survey_app.surveys import queries as survey_queries
 from survey_app.surveys import services as survey_services
@@ -31,6 +33,21 @@ class Table:
 
 
 @dataclass
+class CorrelationRow:
+    label: str
+    result: cx.Correlation
+
+    @property
+    def reading(self) -> str:
+        return {
+            "negative": _("Negative, as a valid index should be"),
+            "positive": _("Positive: not what a valid index shows"),
+            "unclear": _("No clear sign: too few periods or too weak"),
+            "unknown": _("Cannot tell: too few periods, or one side never changes"),
+        }[self.result.reading]
+
+
+@dataclass
 class Report:
     granularity: str
     period: str | None
@@ -39,9 +56,11 @@ class Report:
     groups: list[tuple[str, str]]  # (value, label)
     current: IndexValue | None
     tables: dict[str, Table]
-    correlations: list[tuple[str, float | None, int]]
+    correlations: list[CorrelationRow]
     #: "construct: item, item; ..." for the items of the period's model with a negative weight
     negative_weights: str = ""
+    #: the loss definition's floor: days without an order before a loss can be recorded
+    loss_floor_days: int = 90
 
 
 def construct_name(construct: str) -> str:
@@ -114,13 +133,23 @@ def build(granularity: str, period: str | None, group: str) -> Report:
         "groups": _groups(by_group),
         "validity": _validity(overall),
     }
-    correlations = _correlations(queries.series(granularity, "all", ""))
+    floor_days = churn_queries.floor_days()
+    correlations = _correlations(queries.series(granularity, "all", ""), granularity, floor_days)
     negatives = "; ".join(
         f"{construct_name(c)}: {', '.join(items)}"
         for c, items in (current.negative_weights if current else {}).items()
     )
     return Report(
-        granularity, period, group, periods, groups, current, tables, correlations, negatives
+        granularity,
+        period,
+        group,
+        periods,
+        groups,
+        current,
+        tables,
+        correlations,
+        negatives,
+        loss_floor_days=floor_days,
     )
 
 
@@ -495,16 +524,53 @@ def _validity(overall: IndexValue | None) -> Table:
     return t
 
 
-def _correlations(history: list[IndexValue]) -> list[tuple[str, float | None, int]]:
-    s = [v.satisfaction for v in history]
-    churn = []
-    complaints = []
+def churn_lag(granularity: str, floor_days: int) -> int:
+    """How many periods later churn is set against satisfaction: a loss is recorded no sooner
+    than the loss definition's floor (``floor_days``, 90 by default) after the last order, so
+    the losses a period's dissatisfaction causes are counted that much later. At least 1."""
+    period_days = 365.25 / (4 if granularity == "quarter" else 12)
+    return max(1, round(floor_days / period_days))
+
+
+def _correlations(
+    history: list[IndexValue], granularity: str, floor_days: int
+) -> list[CorrelationRow]:
+    """Satisfaction against churn in the same period and ``churn_lag`` periods later, and
+    against complaints in the same period. Periods are paired by date, so a period missing
+    from the stored history leaves its pairs out rather than shifting the others."""
+    step = 3 if granularity == "quarter" else 1
+    lag = churn_lag(granularity, floor_days)
+    satisfaction, churn, complaints = {}, {}, {}
     for v in history:
+        key = v.period_start.year * 12 + v.period_start.month - 1
+        satisfaction[key] = v.satisfaction
         r = (v.details or {}).get("retention") or {}
-        churn.append(100.0 * r["lost"] / r["customers"] if r.get("customers") else None)
-        per = ((v.details or {}).get("complaint") or {}).get("per_thousand_month")
-        complaints.append(per)
+        churn[key] = 100.0 * r["lost"] / r["customers"] if r.get("customers") else None
+        complaints[key] = ((v.details or {}).get("complaint") or {}).get("per_thousand_month")
+    keys = sorted(satisfaction)
+    s = [satisfaction[k] for k in keys]
+    later = [churn.get(k + lag * step) for k in keys]
+    later_label = (
+        ngettext(
+            "Satisfaction vs churn rate %(num)s quarter later",
+            "Satisfaction vs churn rate %(num)s quarters later",
+            lag,
+        )
+        if granularity == "quarter"
+        else ngettext(
+            "Satisfaction vs churn rate %(num)s month later",
+            "Satisfaction vs churn rate %(num)s months later",
+            lag,
+        )
+    )
     return [
-        (_("Satisfaction vs churn rate"), *cx.pearson(s, churn)),
-        (_("Satisfaction vs complaints per 1,000 customers"), *cx.pearson(s, complaints)),
+        CorrelationRow(
+            _("Satisfaction vs churn rate, same period"),
+            cx.correlation(s, [churn[k] for k in keys]),
+        ),
+        CorrelationRow(later_label, cx.correlation(s, later)),
+        CorrelationRow(
+            _("Satisfaction vs complaints per 1,000 customers, same period"),
+            cx.correlation(s, [complaints[k] for k in keys]),
+        ),
     ]

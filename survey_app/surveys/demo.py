@@ -125,6 +125,12 @@ COMPLAINTS = [
 PRAISE = ["服务很好，谢谢！", "送货很快。", "员工很专业。", "Great service, thank you.", ""]
 
 
+def _episode_factor(ctx, day: date) -> float:
+    """How much the demo's service problem (``ctx.episode``) dampens a mood on ``day``."""
+    first, last = ctx.episode
+    return 0.75 if first <= day <= last else 1.0
+
+
 def _pulse_answers(rng, mood: float) -> dict:
     """A pulse response for a customer whose mood is in [0, 1] (1 = delighted)."""
     csat = int(np.clip(round(rng.normal(1.5 + 3.6 * mood, 0.7)), 1, 5))
@@ -196,10 +202,10 @@ def seed_demo(ctx) -> list[str]:
         # a pulse after some purchases: a few per customer over the window
         for _ in range(int(rng.poisson(2.2))):
             day = first + timedelta(days=int(rng.integers(0, span + 1)))
-            mood = base
+            mood = base * _episode_factor(ctx, day)
             if lost:  # unhappiness grows towards the day they left
                 closeness = 1 - min((last - day).days, 240) / 240
-                mood = base * (1 - 0.6 * closeness)
+                mood *= 1 - 0.6 * closeness
             pulse_records.append(
                 {
                     "submitted_at": _at(min(day, ctx.as_of), rng),
@@ -211,7 +217,7 @@ def seed_demo(ctx) -> list[str]:
             )
         if rng.random() < 0.25:  # the yearly study reaches a quarter of the customers
             day = first + timedelta(days=int(rng.integers(0, span + 1)))
-            mood = base * (0.7 if lost else 1.0)
+            mood = base * (0.7 if lost else 1.0) * _episode_factor(ctx, day)
             ecsi_records.append(
                 {
                     "submitted_at": _at(min(day, ctx.as_of), rng),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -80,8 +82,36 @@ def test_bands(score, band):
     assert cx.band_of(score) == band
 
 
-def test_pearson_matches_numpy_and_needs_three_pairs():
-    x, y = [1, 2, 3, 4, None], [2, 1, 4, 3, 7]
-    r, n = cx.pearson(x, y)
-    assert n == 4 and r == pytest.approx(np.corrcoef([1, 2, 3, 4], [2, 1, 4, 3])[0, 1])
-    assert cx.pearson([1, 2], [3, 4]) == (None, 2)
+def test_correlation_matches_numpy_and_fishers_interval():
+    x = [1, 2, 3, 4, 5, 6, 7, None, 9]
+    y = [2.0, 1.0, 4.0, 3.0, 7.0, 5.0, 8.0, 1.0, None]
+    result = cx.correlation(x, y)
+    pairs = np.array([[1, 2], [2, 1], [3, 4], [4, 3], [5, 7], [6, 5], [7, 8]], dtype=float)
+    r = np.corrcoef(pairs[:, 0], pairs[:, 1])[0, 1]
+    # Fisher's z, worked out here: tanh(atanh(r) -/+ z_0.975 / sqrt(n - 3))
+    half = 1.959963984540054 / math.sqrt(7 - 3)
+    assert result.n == 7 and result.r == pytest.approx(r)
+    assert result.low == pytest.approx(math.tanh(math.atanh(r) - half))
+    assert result.high == pytest.approx(math.tanh(math.atanh(r) + half))
+    assert result.reading == "positive"  # r = 0.87, interval 0.35 to 0.98
+
+
+@pytest.mark.parametrize(
+    "x, y, reading",
+    [
+        ([1, 2, 3, 4, 5, 6, 7, 8], [9, 7, 8, 5, 6, 3, 4, 1], "negative"),
+        ([1, 2, 3, 4, 5, 6], [3, 1, 4, 1, 5, 2], "unclear"),
+    ],
+)
+def test_correlation_reading_follows_the_interval(x, y, reading):
+    result = cx.correlation(x, y)
+    assert result.reading == reading
+    assert (result.high < 0) if reading == "negative" else (result.low < 0 < result.high)
+
+
+def test_correlation_needs_pairs_that_vary():
+    assert cx.correlation([1, 2], [3, 4]) == cx.Correlation(None, 2)
+    three = cx.correlation([1, 2, 3], [3, 1, 2])
+    assert three.r == pytest.approx(-0.5) and three.low is None and three.reading == "unknown"
+    assert cx.correlation([1, 2, 3, 4], [5, 5, 5, 5]) == cx.Correlation(None, 4)
+    assert cx.correlation([None] * 5, [1, 2, 3, 4, 5]).n == 0

@@ -118,22 +118,33 @@ def value_weighted_retention(
     lost during it, ``100 * sum(v, kept) / sum(v, at start)``.
 
     ``customers``: index customer_id, columns ``first`` (first purchase) and ``value`` (the
-    customer's lifetime value; customers without one count with 0). A customer is "at start"
-    when their first purchase is before ``start`` and no loss spell of theirs covers ``start``
-    (lost before it and not back by then); "lost" when a spell of theirs begins in
-    [start, end]. Returns R (None when no value at start) and the counts."""
+    customer's lifetime value now; customers without one count with 0). ``spells``: the loss
+    register, columns ``customer_id``, ``lost_on``, ``returned_on`` and ``clv_lost`` (the
+    lifetime value recorded when the loss was). A customer is "at start" when their first
+    purchase is before ``start`` and no loss spell of theirs covers ``start`` (lost before it
+    and not back by then); "lost" when a spell of theirs begins in [start, end].
+
+    A customer's value ``v`` is the one recorded at their first loss on or after ``start`` when
+    they have one, else their value now. A customer who left has little value now (the margin of
+    the last year is gone), so today's values would make every past loss weigh almost nothing
+    and R of past periods read close to 100; the value recorded when they left is what their
+    leaving cost. Returns R (None when no value at start) and the counts."""
     at_start = customers[customers["first"] < start]
+    value = at_start["value"]
     if len(spells):
         ongoing = spells[
             (spells["lost_on"] < start)
             & (spells["returned_on"].isna() | (spells["returned_on"] > start))
         ]
         at_start = at_start[~at_start.index.isin(ongoing["customer_id"])]
-        began = spells[(spells["lost_on"] >= start) & (spells["lost_on"] <= end)]
+        following = spells[spells["lost_on"] >= start].sort_values("lost_on")
+        at_loss = following.drop_duplicates("customer_id").set_index("customer_id")["clv_lost"]
+        value = at_loss.reindex(at_start.index).fillna(at_start["value"])
+        began = following[following["lost_on"] <= end]
         lost = at_start.index.isin(began["customer_id"])
     else:
         lost = np.zeros(len(at_start), dtype=bool)
-    value = at_start["value"].clip(lower=0).to_numpy(dtype=float)
+    value = value.reindex(at_start.index).clip(lower=0).to_numpy(dtype=float)
     total = float(value.sum())
     details = {
         "customers": int(len(at_start)),

@@ -129,15 +129,21 @@ def customer_frame() -> pd.DataFrame:
 
 
 def spell_frame() -> pd.DataFrame:
-    """Every loss spell of the register: customer_id, lost_on, returned_on, tier at loss."""
+    """Every loss spell of the register: customer_id, lost_on, returned_on, tier at loss and
+    clv_lost (the customer's lifetime value when the loss was recorded)."""
     frame = raw_frame(
         sa.select(
-            LossRecord.customer_id, LossRecord.lost_on, LossRecord.won_back_on, LossRecord.tier
+            LossRecord.customer_id,
+            LossRecord.lost_on,
+            LossRecord.won_back_on,
+            LossRecord.tier,
+            LossRecord.clv_lost,
         ),
-        ["customer_id", "lost_on", "returned_on", "tier"],
+        ["customer_id", "lost_on", "returned_on", "tier", "clv_lost"],
     )
     frame["lost_on"] = pd.to_datetime(frame["lost_on"])
     frame["returned_on"] = pd.to_datetime(frame["returned_on"])
+    frame["clv_lost"] = frame["clv_lost"].astype(float)
     return frame
 
 

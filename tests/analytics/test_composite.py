@@ -47,23 +47,43 @@ def test_value_weighted_retention():
     customers = pd.DataFrame(
         {
             "first": pd.to_datetime(
-                ["2025-01-01", "2025-02-01", "2025-03-01", "2026-05-01", "2024-01-01"]
+                [
+                    "2025-01-01",
+                    "2025-02-01",
+                    "2025-03-01",
+                    "2026-05-01",
+                    "2024-01-01",
+                    "2025-01-01",
+                    "2024-06-01",
+                ]
             ),
-            "value": [100.0, 300.0, 600.0, 50.0, 999.0],
+            "value": [100.0, 300.0, 600.0, 50.0, 999.0, 10.0, 200.0],  # their values now
         },
-        index=[1, 2, 3, 4, 5],
+        index=[1, 2, 3, 4, 5, 6, 7],
     )
     spells = pd.DataFrame(
         {
-            "customer_id": [2, 5, 4],
-            "lost_on": pd.to_datetime(["2026-05-10", "2026-01-01", "2026-06-01"]),
-            "returned_on": pd.to_datetime([None, None, None]),
+            "customer_id": [2, 5, 4, 6, 7],
+            "lost_on": pd.to_datetime(
+                ["2026-05-10", "2026-01-01", "2026-06-01", "2026-08-01", "2025-06-01"]
+            ),
+            "returned_on": pd.to_datetime([None, None, None, None, "2025-12-01"]),
+            "clv_lost": [500.0, 700.0, 40.0, 400.0, 800.0],  # their values when they left
         }
     )
-    # 4 is not a customer at the start (first purchase later); 5 was already lost
+    # 4 is not a customer at the start (first purchase later); 5 was already lost; 7 was lost
+    # and came back before the start. Values: 1 and 3 now, 2 and 6 when they left (in the
+    # period, after it), 7 now (the loss before the start is not theirs any more).
     r, details = cx.value_weighted_retention(customers, spells, start, end)
-    assert details["customers"] == 3 and details["lost"] == 1
-    assert r == pytest.approx(100 * (1000 - 300) / 1000)
+    assert details["customers"] == 5 and details["lost"] == 1
+    assert details["value_at_start"] == pytest.approx(100 + 500 + 600 + 400 + 200)
+    assert details["value_lost"] == pytest.approx(500)
+    assert r == pytest.approx(100 * (1800 - 500) / 1800)
+    no_losses = cx.value_weighted_retention(customers, spells.iloc[:0], start, end)
+    assert no_losses == (
+        100.0,
+        {**details, "customers": 6, "lost": 0, "value_at_start": 2209.0, "value_lost": 0.0},
+    )
 
 
 def test_fallback_scores_and_mean_interval():

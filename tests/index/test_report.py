@@ -133,7 +133,7 @@ def retention_r(start: date, end: date, segment: str | None = None):
     if segment is not None:
         customers = customers[customers["segment"] == segment]
     customers["first_purchase_on"] = pd.to_datetime(customers["first_purchase_on"]).dt.date
-    spells = frame("SELECT customer_id, lost_on, won_back_on FROM loss_records")
+    spells = frame("SELECT customer_id, lost_on, won_back_on, clv_lost FROM loss_records")
     spells["lost_on"] = pd.to_datetime(spells["lost_on"]).dt.date
     spells["won_back_on"] = pd.to_datetime(spells["won_back_on"]).dt.date
     ongoing = spells[
@@ -144,8 +144,18 @@ def retention_r(start: date, end: date, segment: str | None = None):
         (customers["first_purchase_on"] < start) & ~customers["customer_id"].isin(ongoing)
     ]
     began = spells[(spells["lost_on"] >= start) & (spells["lost_on"] <= end)]["customer_id"]
-    value = at_start["clv"].fillna(0).astype(float).clip(lower=0)
-    lost = at_start["customer_id"].isin(began)
+    # a customer's value: the CLV recorded at their next loss from the start on, else today's
+    next_loss = (
+        spells[spells["lost_on"] >= start].sort_values("lost_on").groupby("customer_id").first()
+    )
+    value = [
+        float(next_loss.at[cid, "clv_lost"])
+        if cid in next_loss.index
+        else (0.0 if pd.isna(clv) else float(clv))
+        for cid, clv in zip(at_start["customer_id"], at_start["clv"], strict=True)
+    ]
+    value = pd.Series(value).clip(lower=0)
+    lost = at_start["customer_id"].isin(began).to_numpy()
     return 100 * (value.sum() - value[lost].sum()) / value.sum(), len(at_start)
 
 

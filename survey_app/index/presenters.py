@@ -94,7 +94,10 @@ def method_label(method: str) -> str:
 
 
 def _r(value, digits: int = 1):
-    return None if value is None else round(float(value), digits)
+    """``value`` rounded to ``digits`` decimals (a whole number for 0), None kept."""
+    if value is None:
+        return None
+    return round(float(value)) if digits == 0 else round(float(value), digits)
 
 
 def _parse_group(text: str) -> tuple[str, str]:

@@ -1,6 +1,7 @@
-"""The report's "Correlation over the periods" panel: satisfaction against churn in the same
-period and against churn the loss definition's floor later, periods paired by date, each r with
-its 95% interval and a reading. Expected values are worked out here with numpy and Fisher's z."""
+"""The report's panels over a stored history of months. The "Correlation over the periods"
+panel: satisfaction against churn in the same period and against churn the loss definition's
+floor later, periods paired by date, each r with its 95% interval and a reading (expected values
+worked out here with numpy and Fisher's z). The retention panel's values of money."""
 
 from __future__ import annotations
 
@@ -47,7 +48,12 @@ def _month(i: int) -> IndexValue:
         customers=1000,
         computed_at=datetime(2026, 1, 5, tzinfo=UTC),
         details={
-            "retention": {"customers": 1000, "lost": LOST[i]},
+            "retention": {
+                "customers": 1000,
+                "lost": LOST[i],
+                "value_at_start": 2_345_678.4 + i,
+                "value_lost": 19_876.4,
+            },
             "complaint": {"per_thousand_month": COMPLAINTS[i]},
         },
     )
@@ -143,3 +149,16 @@ def test_the_panel_reads_in_chinese(app, login, client, months):
     later = page_row(html, "correlation", "满意度与 3 个月后的流失率")
     assert later[2].count(" 至 ") == 1 and later[4] == "负相关，符合有效指数的表现"
     assert "至少 90 天才会记为流失" in html
+
+
+def test_money_reads_with_thousands_separators_and_exports_as_numbers(app, login, months):
+    client = login("manager")
+    html = _panel(client)
+    row = page_row(html, "retention", "2025-03")
+    assert row == ["2025-03", "1000", "25", "2,345,680", "19,876", "95.0"]
+    export = client.get("/index/export/retention.csv", query_string={"granularity": "month"})
+    lines = export.get_data(as_text=True).splitlines()
+    assert next(line for line in lines if line.startswith("2025-03")).split(",")[3:5] == [
+        "2345680",
+        "19876",
+    ]

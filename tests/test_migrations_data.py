@@ -5,8 +5,8 @@ every row written at any stage is still there, unchanged, and no foreign key dan
 Seeding the demo at the first revision is not possible (today's code needs today's schema), so
 the rows are written raw, from the schema as it stood at each revision.
 
-The database is a SQLite file, or, when the suite runs on PostgreSQL (``make test-pg``), a schema
-of its own on that server, first on the search path."""
+The database is a SQLite file, or, when the suite runs on PostgreSQL (``make test-pg``), a
+database of its own on that server."""
 
 from __future__ import annotations
 
@@ -102,23 +102,22 @@ def _rows(connection, table_name: str, key: dict) -> list[dict]:
 
 @pytest.fixture
 def empty_database(tmp_path: Path):
-    """The URL of an empty database on the suite's engine."""
+    """The URL of an empty database on the suite's engine: a SQLite file, or a database of its
+    own on the suite's PostgreSQL server (a schema would not do: the search path would find the
+    suite's own tables, its Alembic version among them, in ``public``)."""
     if not TEST_DATABASE_URL.startswith(("postgres://", "postgresql")):
         yield f"sqlite:///{tmp_path / 'history.sqlite'}"
         return
-    schema = f"migrations_{secrets.token_hex(4)}"
-    parts = urllib.parse.urlsplit(TEST_DATABASE_URL)
-    parts = parts._replace(scheme="postgresql+psycopg")
-    server = sa.create_engine(urllib.parse.urlunsplit(parts))
-    with server.begin() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    query = dict(urllib.parse.parse_qsl(parts.query))
-    query["options"] = f"{query.get('options', '')} -c search_path={schema},public".strip()
+    name = f"survey_migrations_{secrets.token_hex(4)}"
+    parts = urllib.parse.urlsplit(TEST_DATABASE_URL)._replace(scheme="postgresql+psycopg")
+    server = sa.create_engine(urllib.parse.urlunsplit(parts), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
     try:
-        yield urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+        yield urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
     finally:
-        with server.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        with server.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
         server.dispose()
 
 
@@ -129,7 +128,7 @@ def _dangling_foreign_keys(connection) -> list:
     # is the only way a row could dangle
     return connection.exec_driver_sql(
         "SELECT conrelid::regclass, conname FROM pg_constraint "
-        "WHERE contype = 'f' AND NOT convalidated AND connamespace = current_schema()::regnamespace"
+        "WHERE contype = 'f' AND NOT convalidated"
     ).all()
 
 
@@ -166,8 +165,6 @@ def test_upgrade_from_first_revision_to_head_keeps_every_row(empty_database: str
                         lost.append(f"{table_name}.{name}: {stored!r} != {value!r}")
             assert lost == []
             assert _dangling_foreign_keys(connection) == []
-            if connection.dialect.name == "postgresql":  # the schema of its own, not the suite's
-                assert connection.exec_driver_sql("SELECT current_schema()").scalar() != "public"
         db.session.remove()
         db.engine.dispose()
     assert {"users", "customers", "transactions", "complaints", "api_keys"} <= set(written)

@@ -654,9 +654,12 @@ def _survival_and_rates(
     as_of: date, customers: pd.DataFrame, spells: pd.DataFrame, group_by: str, months: int
 ) -> tuple:
     """Monthly churn and retention per group (with the "all" rows) and Kaplan-Meier curves by
-    group, with the first day of the months shown."""
+    group, with the first day of each month shown and of the month after them. The months are
+    the last ``months`` complete ones: that of ``as_of`` counts from its last day on (a few days
+    of a month set beside whole ones would read as a sudden fall in churn)."""
     groups = customers[group_by].fillna("")
-    start = (pd.Timestamp(as_of).to_period("M") - (months - 1)).to_timestamp()
+    last_complete = pd.Timestamp(as_of + timedelta(days=1)).to_period("M") - 1
+    start = (last_complete - (months - 1)).to_timestamp()
     month_starts = [(start + pd.DateOffset(months=i)).date() for i in range(months + 1)]
     monthly = churn_math.churn_by_month(customers["first"], spells, month_starts, groups)
     overall = churn_math.churn_by_month(customers["first"], spells, month_starts)
@@ -716,6 +719,7 @@ def store_analyses(as_of: date, scores: list | None = None) -> None:
                 as_of=as_of,
                 data={
                     "since": month_starts[0].isoformat(),
+                    "until": (month_starts[-1] - timedelta(days=1)).isoformat(),
                     "monthly": _encode_frame(monthly),
                     "cohorts": cohort_data,
                     "survival": {
@@ -782,7 +786,10 @@ def analysis(group_by: str = "tier") -> Analysis | None:
         cohorts=cohorts,
         survival=km,
         reasons=queries.reason_counts(),
-        value_lost=queries.value_lost_by_month(date.fromisoformat(data["since"]), stored.as_of),
+        value_lost=queries.value_lost_by_month(
+            date.fromisoformat(data["since"]),
+            date.fromisoformat(data["until"]) if "until" in data else stored.as_of,
+        ),
         win_back=queries.win_back_summary(),
         counts=queries.status_counts(),
         linked=LinkedChurn(**data["linked"]),

@@ -57,6 +57,28 @@ def test_monthly_churn_matches_the_hand_count(ids, login):
     assert ("零售", "2025-10-01") in table
 
 
+def test_only_complete_months_are_shown(app, runner, login):
+    """As of 29 December, December has two days to go: the months end with November, and S1's
+    loss of 27 December is in neither the monthly table nor the value lost. As of the 31st,
+    December is complete and both show it."""
+    with app.app_context():
+        build()
+    client = login("manager")
+
+    def shown(as_of: str) -> tuple[list, list]:
+        assert runner.invoke(args=["churn", "recompute", "--as-of", as_of]).exit_code == 0
+        monthly = [r[1] for r in _csv(client, "monthly") if r[0] == "all"]
+        value = [r[0] for r in _csv(client, "value_lost")]
+        return monthly, value
+
+    monthly, value = shown("2025-12-29")
+    assert monthly[0] == "2024-12-01" and monthly[-1] == "2025-11-01" and len(monthly) == 12
+    assert value == ["2025-09", "2025-10"]  # W1's and K1's losses; S1's is in December
+    monthly, value = shown("2025-12-31")
+    assert monthly[0] == "2025-01-01" and monthly[-1] == "2025-12-01" and len(monthly) == 12
+    assert value == ["2025-09", "2025-10", "2025-12"]
+
+
 def test_kaplan_meier_on_the_scenario_by_hand(ids, login):
     # first losses after 270 (W1), 287 (K1) and 360 days (S1); R1 and A1 censored at 545 days
     rows = [r for r in _csv(login("manager"), "survival") if r[0] == "零售"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import styled
+from . import cumulative_share_axis, styled
 
 PALETTE = ["#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a", "#c62828", "#00838f", "#5d4037"]
 
@@ -104,7 +104,7 @@ def reasons_figure(names: list[str], counts: list[int], labels: dict) -> go.Figu
     )
     fig.update_layout(
         yaxis={"title": labels["count"]},
-        yaxis2={"overlaying": "y", "side": "right", "range": [0, 101], "ticksuffix": "%"},
+        yaxis2=cumulative_share_axis(),
     )
     return styled(fig, labels.get("title"))
 

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 from flask_babel import gettext as _
 
 from survey_app.analytics.complaints import DURATION_EDGES
-from survey_app.charts import styled
+from survey_app.charts import cumulative_share_axis, styled
 
 
 def _bucket_labels() -> list[str]:
@@ -128,7 +128,7 @@ def figures(a) -> dict[str, go.Figure]:
             yaxis="y2",
             mode="lines+markers",
         )
-        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 105]})
+        fig.update_layout(yaxis2=cumulative_share_axis())
         figs[name] = styled(fig, title)
     dist = go.Figure()
     labels = _bucket_labels()

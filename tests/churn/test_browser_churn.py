@@ -4,7 +4,11 @@ staff member imports a file through the upload, mapping and dry-run steps."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
+from survey_app.churn.models import LossRecord
+from survey_app.extensions import db
+from survey_app.taxonomy.services import by_code
 from tests.churn.scenario import AS_OF, build
 from tests.conftest import PASSWORD
 from tests.test_browser import browser, live_server  # noqa: F401  (fixtures)
@@ -30,11 +34,22 @@ def test_analysis_charts_are_drawn(app, runner, browser, live_server, make_user)
     with app.app_context():
         build()
     assert runner.invoke(args=["churn", "recompute", "--as-of", AS_OF.isoformat()]).exit_code == 0
+    with app.app_context():  # reasons for two losses: the Pareto of reasons is drawn too
+        for record, code in zip(
+            db.session.scalars(sa.select(LossRecord).order_by(LossRecord.id)),
+            ("price", "competitor"),
+            strict=False,
+        ):
+            record.reasons.append(by_code(code))
+        db.session.commit()
     _id, email = make_user("manager")
     context, page, errors = _sign_in(browser, live_server, email)
     page.goto(live_server + "/churn/analysis?group=segment")
     page.wait_for_selector(".chart-canvas .main-svg")
-    assert page.locator(".chart-canvas .main-svg").count() >= 4
+    assert page.locator(".chart-canvas .main-svg").count() >= 5
+    # the Pareto's cumulative share reads in quarters on its right-hand axis
+    ticks = page.locator(".chart-canvas .y2tick text").all_text_contents()
+    assert ticks == ["0%", "25%", "50%", "75%", "100%"]
     assert errors == [], f"console errors (CSP violations show here): {errors}"
     context.close()
 

@@ -214,12 +214,14 @@ class Correlation:
 def correlation(x, y) -> Correlation:
     """Pearson's r over the pairs ``(x[i], y[i])`` where both are known (None marks an
     unknown value), with its 95% interval (scipy's, by Fisher's z)."""
-    frame = pd.DataFrame({"x": pd.Series(x, dtype=float), "y": pd.Series(y, dtype=float)})
-    frame = frame.dropna()
-    n = len(frame)
-    if n < 3 or frame["x"].nunique() < 2 or frame["y"].nunique() < 2:
+    x = np.array([np.nan if v is None else v for v in x], dtype=float)
+    y = np.array([np.nan if v is None else v for v in y], dtype=float)
+    known = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[known], y[known]
+    n = len(x)
+    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return Correlation(None, n)
-    result = stats.pearsonr(frame["x"], frame["y"])
+    result = stats.pearsonr(x, y)
     r = float(result.statistic)
     if n < 4:
         return Correlation(r, n)

@@ -74,12 +74,6 @@ def _fill(connection, done: set[str]) -> dict[str, list[dict]]:
         if "id" in table.c and connection.scalar(sa.select(sa.func.count()).select_from(table)):
             row["id"] = connection.scalar(sa.select(sa.func.max(table.c.id))) + 1
         connection.execute(table.insert().values(**row))
-        if connection.dialect.name == "postgresql" and "id" in row:
-            # as if the rows had taken their ids from the sequence: a later migration's own
-            # inserts into the table then take the next ones
-            connection.exec_driver_sql(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), {row['id']})"
-            )
         written[table.name] = row
         done.add(table.name)
     return written

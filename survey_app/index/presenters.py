@@ -137,7 +137,8 @@ def build(granularity: str, period: str | None, group: str) -> Report:
         "validity": _validity(overall),
     }
     floor_days = churn_queries.floor_days()
-    correlations = _correlations(queries.series(granularity, "all", ""), granularity, floor_days)
+    overall_history = history if kind == "all" else queries.series(granularity, "all", "")
+    correlations = _correlations(overall_history, granularity, floor_days)
     negatives = "; ".join(
         f"{construct_name(c)}: {', '.join(items)}"
         for c, items in (current.negative_weights if current else {}).items()

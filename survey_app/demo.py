@@ -251,6 +251,7 @@ def chapters() -> list[Callable[[DemoContext], list[str]]]:
     from survey_app.complaints.demo import seed_demo as seed_complaints
     from survey_app.index.demo import seed_demo as seed_index
     from survey_app.surveys.demo import seed_demo as seed_surveys
+    from survey_app.surveys.demo import seed_followups
 
     return [
         seed_users,
@@ -260,6 +261,7 @@ def chapters() -> list[Callable[[DemoContext], list[str]]]:
         seed_complaints,
         seed_risk,
         seed_index,
+        seed_followups,
     ]
 
 

@@ -106,6 +106,7 @@ RULES: dict[str, frozenset | None] = {
     "surveys.text_answers": MANAGEMENT,
     "surveys.followups": STAFF_WORK,
     "surveys.show_response": STAFF_WORK,
+    "surveys.record_followup": None,
     "index.report": MANAGEMENT,
     "index.export": MANAGEMENT,
     "index.job_status": MANAGEMENT,

@@ -664,6 +664,25 @@ def complaint_for_response(response_id: int) -> Complaint | None:
     )
 
 
+def responses_with_a_case() -> sa.Select:
+    """The ids of the survey responses a complaint was opened from (for the survey follow-up
+    list, which imports no complaint table)."""
+    return sa.select(Complaint.survey_response_id).where(Complaint.survey_response_id.is_not(None))
+
+
+def cases_for_responses(response_ids: list[int]) -> dict[int, Complaint]:
+    """The first complaint opened from each of these survey responses, by response id."""
+    cases: dict[int, Complaint] = {}
+    if response_ids:
+        for complaint in db.session.scalars(
+            sa.select(Complaint)
+            .where(Complaint.survey_response_id.in_(response_ids))
+            .order_by(Complaint.id)
+        ):
+            cases.setdefault(complaint.survey_response_id, complaint)
+    return cases
+
+
 def open_complaint_from_survey(actor: Actor, response_id: int) -> tuple[Complaint, bool]:
     """Open a case from a low survey score in one click, pre-filled from the response and linked
     to it. Returns ``(complaint, created)``: a response already followed up gives its case."""

@@ -19,7 +19,9 @@ from . import services
 from .models import (
     Answer,
     Channel,
+    Followup,
     Invitation,
+    Question,
     Questionnaire,
     QuestionType,
     Response,
@@ -309,4 +311,63 @@ def seed_demo(ctx) -> list[str]:
         "Surveys:",
         f"  pulse: {n_pulse} responses; ECSI study: {n_ecsi} responses;"
         f" {len(invitation_rows)} invitations",
+    ]
+
+
+#: what staff wrote down after calling a detractor (the demo's follow-up notes)
+FOLLOWUP_NOTES = [
+    "电话联系客户，送货延误已致歉，下次订单优先配送。",
+    "客户反映客服回复慢，已留下专属联系人电话。",
+    "已回电，客户对价格有意见，说明了会员折扣。",
+    "两次致电未接通，已发短信留言。",
+    "客户表示问题已解决，无需立案。",
+    "回访客户，产品问题已安排上门检查。",
+]
+#: the share of detractors followed up by a note: most of the older ones, a few recent ones
+FOLLOWED_UP_OLD, FOLLOWED_UP_RECENT, RECENT_DAYS = 0.7, 0.2, 14
+
+
+def seed_followups(ctx) -> list[str]:
+    """Staff have called most detractors of more than two weeks ago and written down what came
+    of it, so the follow-up list shows both work done and work waiting. Runs after every other
+    chapter: its random draws change none of theirs."""
+    from .queries import detractor_condition
+
+    staff = [u for u in ctx.users.values() if u.role.value == "staff"]
+    detractors = db.session.execute(
+        sa.select(Response.id, Response.submitted_at)
+        .where(
+            Response.customer_id.is_not(None),
+            Response.submitted_at.is_not(None),
+            Response.id.in_(
+                sa.select(Answer.response_id)
+                .join(Question, Question.id == Answer.question_id)
+                .where(detractor_condition())
+            ),
+        )
+        .order_by(Response.id)
+    ).all()
+    recent = datetime.combine(ctx.as_of - timedelta(days=RECENT_DAYS), time(), UTC)
+    cap = datetime.combine(ctx.as_of, time(), UTC)
+    rows = []
+    for response_id, submitted_at in detractors:
+        share = FOLLOWED_UP_RECENT if submitted_at >= recent else FOLLOWED_UP_OLD
+        if not staff or ctx.rng.random() >= share:
+            continue
+        called = submitted_at + timedelta(hours=float(ctx.rng.uniform(2, 72)))
+        if called > cap:  # not yet: the story ends at the reference date's midnight
+            continue
+        rows.append(
+            {
+                "response_id": response_id,
+                "user_id": staff[int(ctx.rng.integers(len(staff)))].id,
+                "note": FOLLOWUP_NOTES[int(ctx.rng.integers(len(FOLLOWUP_NOTES)))],
+                "created_at": called,
+            }
+        )
+    if rows:
+        db.session.execute(sa.insert(Followup), rows)
+    return [
+        "Detractor follow-up:",
+        f"  {len(rows)} of {len(detractors)} low-scoring responses called back",
     ]

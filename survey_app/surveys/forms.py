@@ -21,7 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .models import Construct, Operator, Question, QuestionType
+from .models import FOLLOWUP_NOTE_MAX, Construct, Operator, Question, QuestionType
 
 SHORT_TEXT_MAX = 300
 LONG_TEXT_MAX = 4000
@@ -373,3 +373,13 @@ def _score(data, question: Question):
     if question.scale_min is None or not question.scale_min <= number <= question.scale_max:
         return None
     return number
+
+
+class FollowupForm(FlaskForm):
+    """What came of contacting a detractor, when no complaint case is needed."""
+
+    note = TextAreaField(
+        _l("What the customer said"),
+        validators=[DataRequired(), Length(max=FOLLOWUP_NOTE_MAX)],
+        description=_l("For example: spoke on the phone, delivery now fixed, no case needed."),
+    )

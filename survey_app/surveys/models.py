@@ -421,6 +421,32 @@ class Answer(db.Model):
     response = relationship("Response", back_populates="answers")
 
 
+#: the longest follow-up note kept (a phone call's summary, not a transcript)
+FOLLOWUP_NOTE_MAX = 2000
+
+
+class Followup(db.Model):
+    """A detractor's response followed up without a complaint case: a member of staff contacted
+    the customer and wrote down what came of it. One per response: the unique key decides a
+    double click or two colleagues at once. (A response followed up *with* a case is the one a
+    complaint's ``survey_response_id`` points to.)"""
+
+    __tablename__ = "survey_followups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey_responses.id", ondelete="CASCADE"), unique=True
+    )
+    #: who contacted the customer (kept when the account is deleted: None then)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: what the customer said, what was agreed
+    note: Mapped[str] = mapped_column(sa.Text())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    response = relationship("Response")
+    user = relationship("User")
+
+
 class ResultCount(db.Model):
     """How many submitted answers share a value, per question (and matrix row or choice), UTC
     day, channel and segment: the summary table the results page aggregates, so its cost

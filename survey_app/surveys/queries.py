@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from survey_app.customers.models import Customer
 from survey_app.customers.queries import raw_frame, utc_days
@@ -21,6 +22,7 @@ from .models import (
     Channel,
     Construct,
     Dimension,
+    Followup,
     Invitation,
     MatrixItem,
     Question,
@@ -555,31 +557,81 @@ def detractor_condition():
     )
 
 
-def followup_page(
-    page: int, per_page: int, questionnaire_id: int | None = None, since: date | None = None
-):
+#: the follow-up list's views: responses still to follow up, those followed up (by a case or a
+#: note), every low-scoring response
+FOLLOWUP_STATUSES = ("waiting", "done", "all")
+
+
+def _followed_up(cases: sa.Select | None):
+    """Followed up: a note recorded, or a case opened from the response. ``cases`` selects the
+    ids of the responses with a case (``complaints.services.responses_with_a_case``: surveys
+    import no complaint table); None counts notes only."""
+    noted = sa.exists().where(Followup.response_id == Response.id)
+    return sa.or_(noted, Response.id.in_(cases)) if cases is not None else noted
+
+
+def _followup_conditions(
+    questionnaire_id: int | None, since: date | None, status: str, cases: sa.Select | None
+) -> list:
+    """Submitted responses with a detractor answer (``detractor_condition``), in a status:
+    ``waiting`` (a known customer, not followed up: an anonymous response has nobody to
+    contact), ``done`` (followed up) or ``all``."""
     detractor_ids = (
         sa.select(Answer.response_id)
         .join(Question, Question.id == Answer.question_id)
         .where(detractor_condition())
     )
+    conditions = [Response.submitted_at.is_not(None), Response.id.in_(detractor_ids)]
+    if questionnaire_id:
+        conditions.append(Response.questionnaire_id == questionnaire_id)
+    if since:
+        conditions.append(Response.submitted_at >= _day_start(since))
+    if status == "waiting":
+        conditions += [Response.customer_id.is_not(None), ~_followed_up(cases)]
+    elif status == "done":
+        conditions.append(_followed_up(cases))
+    return conditions
+
+
+def followup_counts(
+    questionnaire_id: int | None = None, since: date | None = None, cases: sa.Select | None = None
+) -> dict:
+    """How many low-scoring responses are waiting, done and in all, in one query."""
+    waiting = sa.and_(Response.customer_id.is_not(None), ~_followed_up(cases))
+    row = db.session.execute(
+        sa.select(
+            sa.func.count(sa.case((waiting, 1))),
+            sa.func.count(sa.case((_followed_up(cases), 1))),
+            sa.func.count(Response.id),
+        ).where(*_followup_conditions(questionnaire_id, since, "all", cases))
+    ).one()
+    return {"waiting": row[0], "done": row[1], "all": row[2]}
+
+
+def followup_page(
+    page: int,
+    per_page: int,
+    questionnaire_id: int | None = None,
+    since: date | None = None,
+    status: str = "all",
+    cases: sa.Select | None = None,
+):
+    """One page of low-scoring responses, newest first: ``(rows, total, scores, notes)``.
+    ``rows`` are ``(response, customer, questionnaire)``; ``scores`` their low answers and
+    ``notes`` their follow-up notes, by response id."""
     query = (
         sa.select(Response, Customer, Questionnaire)
         .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
         .outerjoin(Customer, Customer.id == Response.customer_id)
-        .where(Response.submitted_at.is_not(None), Response.id.in_(detractor_ids))
+        .where(*_followup_conditions(questionnaire_id, since, status, cases))
     )
-    if questionnaire_id:
-        query = query.where(Response.questionnaire_id == questionnaire_id)
-    if since:
-        query = query.where(Response.submitted_at >= _day_start(since))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     rows = db.session.execute(
         query.order_by(Response.submitted_at.desc(), Response.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    scores = {}
+    scores, notes = {}, {}
     ids = [row[0].id for row in rows]
     if ids:
         for response_id, code, value in db.session.execute(
@@ -588,7 +640,15 @@ def followup_page(
             .where(Answer.response_id.in_(ids), detractor_condition())
         ):
             scores.setdefault(response_id, []).append((code, int(value)))
-    return rows, total, scores
+        notes = {
+            note.response_id: note
+            for note in db.session.scalars(
+                sa.select(Followup)
+                .where(Followup.response_id.in_(ids))
+                .options(joinedload(Followup.user))
+            )
+        }
+    return rows, total, scores, notes
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,17 +21,20 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from survey_app.accounts.models import Role
 from survey_app.bulk import Guard, NotWritten, Rows, insert_one, insert_values, leave_autocommit
 from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
-from survey_app.errors import Conflict, DomainError, NotFound
+from survey_app.errors import Conflict, DomainError, NotFound, PermissionDenied
 from survey_app.extensions import db
 
 from .models import (
+    FOLLOWUP_NOTE_MAX,
     Answer,
     Channel,
     Construct,
     Dimension,
+    Followup,
     Invitation,
     MatrixItem,
     Operator,
@@ -1380,6 +1383,39 @@ def get_response(response_id: int) -> Response:
     if response is None or response.submitted_at is None:
         raise NotFound(_l("No such response."))
     return response
+
+
+def record_followup(actor, response_id: int, note: str, now: datetime | None = None) -> Followup:
+    """Record that a member of staff contacted the customer of a low-scoring response and what
+    came of it, without opening a complaint case (the other way to follow up). Once per
+    response: a second attempt, even at the same moment from a colleague, gets ``Conflict``
+    naming the first."""
+    if actor is None or not actor.has_role(Role.STAFF):
+        raise PermissionDenied(_l("Only service staff can record a follow-up."))
+    note = (note or "").strip()
+    if not note:
+        raise DomainError(_l("Write down what the customer said."), field="note")
+    if len(note) > FOLLOWUP_NOTE_MAX:
+        raise DomainError(
+            _l("Keep the note under %(max)d characters.", max=FOLLOWUP_NOTE_MAX), field="note"
+        )
+    response = get_response(response_id)
+    if response.customer_id is None:
+        raise DomainError(_l("This response is anonymous: there is nobody to contact."))
+    followup = Followup(response_id=response.id, user_id=actor.id, note=note)
+    followup.created_at = now or utcnow()
+    try:
+        with db.session.begin_nested():
+            db.session.add(followup)
+    except IntegrityError:  # recorded at the same moment by another request
+        raise Conflict(_l("This response has already been followed up.")) from None
+    log.info("response %s followed up by user %s", response.id, actor.id)
+    return followup
+
+
+def followup_of(response_id: int) -> Followup | None:
+    """The follow-up recorded for a response without a case, if any."""
+    return db.session.scalar(sa.select(Followup).where(Followup.response_id == response_id))
 
 
 def followup_prefill(response_id: int) -> dict:

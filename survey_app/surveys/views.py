@@ -25,7 +25,11 @@ from flask_login import current_user
 from survey_app.accounts.models import Role
 from survey_app.charts import figure_json
 from survey_app.charts import surveys as survey_charts
-from survey_app.complaints.services import complaint_for_response
+from survey_app.complaints.services import (
+    cases_for_responses,
+    complaint_for_response,
+    responses_with_a_case,
+)
 from survey_app.customers import queries as customer_queries
 from survey_app.customers.models import Customer
 from survey_app.db_types import utcnow
@@ -38,6 +42,7 @@ from survey_app.security import roles_required
 from . import queries, services
 from .forms import (
     DimensionForm,
+    FollowupForm,
     InvitationForm,
     QuestionForm,
     QuestionnaireForm,
@@ -851,13 +856,22 @@ def followups():
     questionnaire_id = request.args.get("questionnaire", type=int)
     days = request.args.get("days", type=int) or 90
     days = min(max(days, 1), 3650)
+    status = request.args.get("status", "waiting")
+    status = status if status in queries.FOLLOWUP_STATUSES else "waiting"
     since = utcnow().date() - timedelta(days=days)
-    rows, total, scores = queries.followup_page(page_arg(), page_size(), questionnaire_id, since)
+    cases = responses_with_a_case()
+    rows, total, scores, notes = queries.followup_page(
+        page_arg(), page_size(), questionnaire_id, since, status, cases
+    )
     return render_template(
         "surveys/followups.html",
         rows=rows,
         total=total,
         scores=scores,
+        notes=notes,
+        cases=cases_for_responses([row[0].id for row in rows]),
+        counts=queries.followup_counts(questionnaire_id, since, cases),
+        status=status,
         page=page_arg(),
         pages=max(1, -(-total // page_size())),
         days=days,
@@ -866,10 +880,35 @@ def followups():
     )
 
 
+def _render_response(response_id: int, form=None, status: int = 200):
+    return render_template(
+        "surveys/response.html",
+        prefill=services.followup_prefill(response_id),
+        complaint=complaint_for_response(response_id),
+        followup=services.followup_of(response_id),
+        form=form or FollowupForm(formdata=None),
+    ), status
+
+
 @bp.get("/surveys/responses/<int:response_id>")
 @roles_required(Role.STAFF, Role.MANAGER)
 def show_response(response_id: int):
-    prefill = services.followup_prefill(response_id)
-    return render_template(
-        "surveys/response.html", prefill=prefill, complaint=complaint_for_response(response_id)
-    )
+    return _render_response(response_id)
+
+
+@bp.post("/surveys/responses/<int:response_id>/followup")
+@roles_required(Role.STAFF)
+def record_followup(response_id: int):
+    """Staff contacted the customer and need no complaint case: record what came of it."""
+    form = FollowupForm()
+    if not form.validate_on_submit():
+        return _render_response(response_id, form, 400)
+    try:
+        services.record_followup(current_user, response_id, form.note.data)
+    except DomainError as error:
+        db.session.rollback()
+        attach_error(form, error)
+        return _render_response(response_id, form, error.status_code)
+    db.session.commit()
+    flash(_("Follow-up recorded."), "success")
+    return redirect(url_for("surveys.followups"))

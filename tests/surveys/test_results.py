@@ -258,9 +258,9 @@ def test_followup_lists_detractors_with_prefill(app, login, make_questionnaire, 
         as_text=True
     )
     assert "Unhappy" in page and "Low" in page and "Happy<" not in page
-    assert "2 responses to follow up" in page
+    assert "2 responses waiting for a follow-up" in page
     with app.app_context():
-        rows, total, _scores = queries.followup_page(1, 10)
+        rows, total, _scores, _followed = queries.followup_page(1, 10)
         response_id = next(r[0].id for r in rows if r[1].id == grumpy)
         prefill = services.followup_prefill(response_id)
     assert prefill["customer_id"] == grumpy and prefill["contact"].endswith("@example.cn")

@@ -13,12 +13,15 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_login import current_user
 
-from survey_app.customers import queries as customer_queries
+from survey_app.db_types import utcnow
 from survey_app.extensions import db
 from survey_app.i18n import LANG_COOKIE
 from survey_app.security import safe_next
+
+from . import overview
 
 bp = Blueprint("core", __name__)
 log = logging.getLogger(__name__)
@@ -26,8 +29,11 @@ log = logging.getLogger(__name__)
 
 @bp.get("/")
 def home():
-    totals = customer_queries.totals() if current_user.is_authenticated else None
-    return render_template("core/home.html", totals=totals)
+    """The public welcome, or for a signed-in user the overview their role may see."""
+    if not current_user.is_authenticated:
+        return render_template("core/home.html", overview=None)
+    summary = overview.build(current_user, utcnow(), str(get_locale()))
+    return render_template("core/home.html", overview=summary)
 
 
 @bp.get("/healthz")

@@ -30,19 +30,24 @@ def stored_groups() -> list[tuple[str, str]]:
     ]
 
 
+def _of_group(granularity: str, kind: str, value: str) -> sa.Select:
+    return sa.select(IndexValue).where(
+        IndexValue.granularity == granularity,
+        IndexValue.group_kind == kind,
+        IndexValue.group_value == value,
+    )
+
+
 def series(granularity: str, kind: str, value: str) -> list[IndexValue]:
     """The group's stored values of every period of the granularity, oldest first."""
-    return list(
-        db.session.scalars(
-            sa.select(IndexValue)
-            .where(
-                IndexValue.granularity == granularity,
-                IndexValue.group_kind == kind,
-                IndexValue.group_value == value,
-            )
-            .order_by(IndexValue.period)
-        )
-    )
+    query = _of_group(granularity, kind, value).order_by(IndexValue.period)
+    return list(db.session.scalars(query))
+
+
+def latest(granularity: str, kind: str, value: str, count: int = 2) -> list[IndexValue]:
+    """The group's ``count`` most recent stored values of the granularity, newest first."""
+    query = _of_group(granularity, kind, value).order_by(IndexValue.period.desc()).limit(count)
+    return list(db.session.scalars(query))
 
 
 def period_values(period: str) -> list[IndexValue]:

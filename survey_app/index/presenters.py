@@ -4,9 +4,10 @@ page shows and what every CSV export writes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from survey_app.analytics import composite as cx
 from survey_app.charts import figure_json
@@ -426,6 +427,19 @@ def _retention(history: list[IndexValue]) -> Table:
                 _r(d.get("value_lost"), 0),
                 _r(v.retention),
             ]
+        )
+    unseen = [
+        v.details["retention"]["observable_from"]
+        for v in history
+        if ((v.details or {}).get("retention") or {}).get("observable_from")
+    ]
+    if unseen:
+        t.note = _(
+            "Losses can be seen from %(day)s on: a loss is recorded no sooner than the loss "
+            "definition's floor after a customer's last order, counted from the first purchase "
+            "on record. Periods starting earlier have no R, and their composite is made of S and "
+            "C alone.",
+            day=format_date(date.fromisoformat(max(unseen)), "medium"),
         )
     if history:
         t.figure = figure_json(

@@ -312,6 +312,7 @@ def compute(
     now. Replaces the stored rows of those periods; other periods are left as they are."""
     weights = index_settings().weights
     customers, spells = _inputs_frame()
+    observable = losses_observable_from(customers)
     tiers = customers["tier"]
     all_groups = groups()
     stored = 0
@@ -320,7 +321,7 @@ def compute(
         sat = satisfaction(answers, tiers)
         db.session.execute(sa.delete(IndexValue).where(IndexValue.period == period.key))
         for group in all_groups:
-            value = _value(period, group, sat, customers, spells, weights)
+            value = _value(period, group, sat, customers, spells, weights, observable)
             if group.kind == "all":
                 value.details = {**value.details, "validity": validity_bands(sat)}
             db.session.add(value)
@@ -338,7 +339,18 @@ def _group_scores(sat: Satisfaction, group: Group) -> pd.Series:
     return sat.scores[sat.frame[group.kind].reindex(sat.scores.index) == group.value]
 
 
-def _value(period, group, sat, customers, spells, weights) -> IndexValue:
+def losses_observable_from(customers: pd.DataFrame) -> date | None:
+    """The first day a loss can be seen: the purchase history's first day plus the loss
+    definition's floor. A loss is recorded no sooner than ``floor_days`` after a customer's last
+    order, so before that day no loss is on record whatever happened: R would read 100 for no
+    reason. None without any purchase."""
+    first = customers["first"].min() if len(customers) else None
+    if first is None or pd.isna(first):
+        return None
+    return pd.Timestamp(first).date() + timedelta(days=churn_queries.floor_days())
+
+
+def _value(period, group, sat, customers, spells, weights, observable=None) -> IndexValue:
     scores = _group_scores(sat, group)
     s_value = s_low = s_high = None
     if len(scores):
@@ -363,6 +375,9 @@ def _value(period, group, sat, customers, spells, weights) -> IndexValue:
         pd.Timestamp(period.start),
         pd.Timestamp(period.end),
     )
+    if observable is not None and period.start < observable:
+        # part of the period lies before losses can be seen: R is unknown, not 100
+        r_value, r_details = None, {**r_details, "observable_from": observable.isoformat()}
     inputs, complaints = _complaint_inputs(period, group)
     inputs = dataclasses.replace(inputs, active_customers=r_details["customers"])
     c_value, c_details = cx.complaint_handling(inputs)

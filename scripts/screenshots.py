@@ -35,6 +35,8 @@ SHOTS = [
     ),
     ("churn-analysis-zh.png", "/churn/analysis", "zh-CN", (1280, 900), "manager@example.com"),
     ("index-report-en.png", "/index/", "en-US", (1280, 900), "manager@example.com"),
+    ("home-overview-en.png", "/", "en-US", (1280, 900), "manager@example.com"),
+    ("followups-phone-zh.png", "/surveys/followups", "zh-CN", (390, 844), "staff@example.com"),
 ]
 PASSWORDS = {
     "staff@example.com": "demo-staff-2026",

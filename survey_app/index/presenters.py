@@ -563,7 +563,9 @@ def _correlations(
         key = v.period_start.year * 12 + v.period_start.month - 1
         satisfaction[key] = v.satisfaction
         r = (v.details or {}).get("retention") or {}
-        churn[key] = 100.0 * r["lost"] / r["customers"] if r.get("customers") else None
+        # before losses can be seen (``observable_from``), a churn of 0 is not known
+        seen = r.get("customers") and not r.get("observable_from")
+        churn[key] = 100.0 * r["lost"] / r["customers"] if seen else None
         complaints[key] = ((v.details or {}).get("complaint") or {}).get("per_thousand_month")
     keys = sorted(satisfaction)
     s = [satisfaction[k] for k in keys]

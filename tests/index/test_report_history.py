@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
 from survey_app.churn.models import ChurnSettings
 from survey_app.extensions import db
@@ -162,3 +163,29 @@ def test_money_reads_with_thousands_separators_and_exports_as_numbers(app, login
         "2345680",
         "19876",
     ]
+
+
+def test_periods_before_losses_can_be_seen_leave_the_churn_pairs(app, login, months):
+    """January and February start before losses can be seen (no R; ``observable_from``): their
+    churn of 0 is not known, so they pair with no satisfaction; their satisfaction still pairs
+    with complaints."""
+    with app.app_context():
+        for value in db.session.scalars(sa.select(IndexValue)):
+            if value.period in ("2025-01", "2025-02"):
+                details = dict(value.details)
+                details["retention"] = {
+                    **details["retention"],
+                    "lost": 0,
+                    "observable_from": "2025-03-01",
+                }
+                value.details, value.retention = details, None
+        db.session.commit()
+    html = _panel(login("manager"))
+    churn = {i: LOST[i] / 10 for i in months if i >= 2}
+    same = page_row(html, "correlation", "Satisfaction vs churn rate, same period")
+    assert same[1:4] == list(_expected([(S[i], churn[i]) for i in months if i in churn]))
+    complaints = page_row(
+        html, "correlation", "Satisfaction vs complaints per 1,000 customers, same period"
+    )
+    assert complaints[3] == str(len(months))
+    assert "Losses can be seen from Mar 1, 2025 on" in html

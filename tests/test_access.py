@@ -107,6 +107,7 @@ RULES: dict[str, frozenset | None] = {
     "surveys.followups": STAFF_WORK,
     "surveys.show_response": STAFF_WORK,
     "surveys.record_followup": None,
+    "surveys.export_followups": STAFF_WORK,
     "index.report": MANAGEMENT,
     "index.export": MANAGEMENT,
     "index.job_status": MANAGEMENT,

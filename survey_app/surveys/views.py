@@ -850,14 +850,19 @@ def text_answers(questionnaire_id: int, code: str):
 # Follow-up of detractors (staff)
 
 
-@bp.get("/surveys/followups")
-@roles_required(Role.STAFF, Role.MANAGER)
-def followups():
+def _followup_args() -> tuple[int | None, int, str]:
+    """The follow-up list's filters from the query string: questionnaire, days, status."""
     questionnaire_id = request.args.get("questionnaire", type=int)
     days = request.args.get("days", type=int) or 90
     days = min(max(days, 1), 3650)
     status = request.args.get("status", "waiting")
-    status = status if status in queries.FOLLOWUP_STATUSES else "waiting"
+    return questionnaire_id, days, status if status in queries.FOLLOWUP_STATUSES else "waiting"
+
+
+@bp.get("/surveys/followups")
+@roles_required(Role.STAFF, Role.MANAGER)
+def followups():
+    questionnaire_id, days, status = _followup_args()
     since = utcnow().date() - timedelta(days=days)
     cases = responses_with_a_case()
     rows, total, scores, notes = queries.followup_page(
@@ -878,6 +883,51 @@ def followups():
         questionnaire_id=questionnaire_id,
         questionnaires=services.list_questionnaires(include_archived=True),
     )
+
+
+#: responses read per query while writing the follow-up CSV
+EXPORT_PAGE = 500
+
+
+@bp.get("/surveys/followups.csv")
+@roles_required(Role.STAFF, Role.MANAGER)
+def export_followups():
+    """The follow-up list as shown (same questionnaire, days and status), every page: a call
+    list for a spreadsheet or a phone campaign."""
+    questionnaire_id, days, status = _followup_args()
+    since = utcnow().date() - timedelta(days=days)
+    cases_query = responses_with_a_case()
+    rows, page = [], 1
+    while True:
+        found, total, scores, notes = queries.followup_page(
+            page, EXPORT_PAGE, questionnaire_id, since, status, cases_query
+        )
+        cases = cases_for_responses([row[0].id for row in found])
+        for response, customer, questionnaire in found:
+            case, note = cases.get(response.id), notes.get(response.id)
+            rows.append(
+                [
+                    response.submitted_at.strftime("%Y-%m-%d %H:%M"),
+                    customer.code if customer else "",
+                    customer.name if customer else "",
+                    (customer.phone or "") if customer else "",
+                    (customer.email or "") if customer else "",
+                    questionnaire.title,
+                    "; ".join(f"{code} {value}" for code, value in scores.get(response.id, [])),
+                    "case" if case else "contacted" if note else "waiting" if customer else "",
+                    case.code if case else "",
+                    (note.user.display_name if note.user else "") if note else "",
+                    note.created_at.strftime("%Y-%m-%d %H:%M") if note else "",
+                    note.note if note else "",
+                ]
+            )
+        if page * EXPORT_PAGE >= total:
+            break
+        page += 1
+    header = ["submitted_at_utc", "customer_code", "customer", "phone", "email"]
+    header += ["questionnaire", "low_scores", "follow_up", "case", "contacted_by"]
+    header += ["contacted_at_utc", "note"]
+    return csv_response(header, rows, f"followups-{status}-{days}d.csv")
 
 
 def _render_response(response_id: int, form=None, status: int = 200):

@@ -244,3 +244,37 @@ def test_the_hostile_corpus_never_breaks_the_note(
     assert raw.status_code < 500
     done = client.get("/surveys/followups?status=done", headers=EN).get_data(as_text=True)
     assert "<img src=x" not in done and "&lt;img src=x onerror=alert(1)&gt;" in done
+
+
+def test_the_list_downloads_as_a_call_list(app, login, detractors, monkeypatch):
+    """The CSV holds the list as filtered, every page of it (two rows a query here), with the
+    follow-up of each row, and a note that looks like a formula neutralised."""
+    import csv
+    import io
+
+    from survey_app.surveys import views
+
+    monkeypatch.setattr(views, "EXPORT_PAGE", 2)
+    first, second, _anonymous, _happy = detractors["responses"]
+    client = login("staff")
+    _record(client, first, '=HYPERLINK("http://evil","x")')
+    client.post(
+        f"/complaints/from-survey-response/{second}",
+        data={"csrf_token": csrf_token(client, f"/surveys/responses/{second}")},
+    )
+    page = client.get("/surveys/followups?status=all", headers=EN).get_data(as_text=True)
+    assert "/surveys/followups.csv?status=all&amp;days=90" in page
+
+    def download(query: str) -> list[dict]:
+        response = client.get(f"/surveys/followups.csv?{query}")
+        assert response.status_code == 200 and response.mimetype == "text/csv"
+        return list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+
+    rows = download("status=all")
+    assert [r["customer"] for r in rows] == ["赵一", "钱二", ""]  # newest first
+    assert [r["follow_up"] for r in rows] == ["contacted", "case", ""]
+    assert rows[0]["note"] == '\'=HYPERLINK("http://evil","x")'
+    assert rows[0]["low_scores"] == "csat 1; nps 3" and rows[0]["phone"].startswith("1380000")
+    assert rows[1]["case"].startswith("TS")
+    assert download("status=waiting") == []
+    assert len(download("status=done")) == 2

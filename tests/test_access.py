@@ -65,6 +65,7 @@ RULES: dict[str, frozenset | None] = {
     "complaints.rate": PUBLIC,
     "complaints.list_complaints": STAFF_WORK,
     "complaints.my_work": STAFF_WORK,
+    "complaints.export_complaints": STAFF_WORK,
     "complaints.new_staff": STAFF_WORK,
     "complaints.from_survey_response": None,
     "complaints.show": STAFF_WORK,

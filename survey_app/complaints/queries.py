@@ -133,6 +133,24 @@ def count_matching(f: Filters, now: datetime) -> int:
     return db.session.scalar(query)
 
 
+def export_page(f: Filters, now: datetime, *, before_id: int | None, limit: int) -> list[tuple]:
+    """Up to ``limit`` complaints of the staff list's filters, newest first, below the cursor
+    ``before_id``: each ``(complaint, customer code, assignee)``, with its category, in one
+    query (for the CSV download)."""
+    from survey_app.accounts.models import User
+
+    query = _where(
+        sa.select(Complaint, Customer.code, User)
+        .outerjoin(Customer, Customer.id == Complaint.customer_id)
+        .outerjoin(User, User.id == Complaint.assignee_id),
+        f,
+        now,
+    )
+    if before_id:
+        query = query.where(Complaint.id < before_id)
+    return list(db.session.execute(query.order_by(Complaint.id.desc()).limit(limit)).tuples())
+
+
 def count_each(filters: Mapping[str, Filters], now: datetime) -> dict[str, int]:
     """How many complaints match each of ``filters``, in one query. Each number is the one
     ``count_matching`` gives for the same filters (the total the staff list shows with them):

@@ -383,3 +383,5 @@ class FollowupForm(FlaskForm):
         validators=[DataRequired(), Length(max=FOLLOWUP_NOTE_MAX)],
         description=_l("For example: spoke on the phone, delivery now fixed, no case needed."),
     )
+    #: also for the customer's other low-scoring responses waiting (the page says how many)
+    include_others = BooleanField(default=True)

@@ -608,6 +608,19 @@ def followup_counts(
     return {"waiting": row[0], "done": row[1], "all": row[2]}
 
 
+def waiting_of_customer(
+    customer_id: int, cases: sa.Select | None = None, exclude: int | None = None
+) -> list[int]:
+    """The customer's low-scoring responses still waiting for a follow-up (any date), oldest
+    first: the ones a single call may settle together."""
+    query = sa.select(Response.id).where(
+        *_followup_conditions(None, None, "waiting", cases), Response.customer_id == customer_id
+    )
+    if exclude is not None:
+        query = query.where(Response.id != exclude)
+    return list(db.session.scalars(query.order_by(Response.submitted_at, Response.id)))
+
+
 def followup_page(
     page: int,
     per_page: int,

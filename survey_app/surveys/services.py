@@ -11,7 +11,7 @@ import logging
 import os
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -1385,11 +1385,21 @@ def get_response(response_id: int) -> Response:
     return response
 
 
-def record_followup(actor, response_id: int, note: str, now: datetime | None = None) -> Followup:
+def record_followup(
+    actor,
+    response_id: int,
+    note: str,
+    now: datetime | None = None,
+    also: Iterable[int] = (),
+) -> list[Followup]:
     """Record that a member of staff contacted the customer of a low-scoring response and what
     came of it, without opening a complaint case (the other way to follow up). Once per
-    response: a second attempt, even at the same moment from a colleague, gets ``Conflict``
-    naming the first."""
+    response: a second attempt, even at the same moment from a colleague, gets ``Conflict``.
+
+    ``also``: other responses of the same customer that the call settled too (one call answers
+    all of a customer's low scores); each gets the same note, except those followed up
+    meanwhile and any of another customer, which are left alone. Returns the notes written,
+    the asked response's first."""
     if actor is None or not actor.has_role(Role.STAFF):
         raise PermissionDenied(_l("Only service staff can record a follow-up."))
     note = (note or "").strip()
@@ -1402,15 +1412,31 @@ def record_followup(actor, response_id: int, note: str, now: datetime | None = N
     response = get_response(response_id)
     if response.customer_id is None:
         raise DomainError(_l("This response is anonymous: there is nobody to contact."))
-    followup = Followup(response_id=response.id, user_id=actor.id, note=note)
-    followup.created_at = now or utcnow()
+    now = now or utcnow()
+    written = [Followup(response_id=response.id, user_id=actor.id, note=note, created_at=now)]
     try:
         with db.session.begin_nested():
-            db.session.add(followup)
+            db.session.add(written[0])
     except IntegrityError:  # recorded at the same moment by another request
         raise Conflict(_l("This response has already been followed up.")) from None
-    log.info("response %s followed up by user %s", response.id, actor.id)
-    return followup
+    same_customer = db.session.scalars(
+        sa.select(Response.id).where(
+            Response.id.in_(list(also)),
+            Response.id != response.id,
+            Response.customer_id == response.customer_id,
+            Response.submitted_at.is_not(None),
+        )
+    ).all()
+    for other in sorted(same_customer):
+        followup = Followup(response_id=other, user_id=actor.id, note=note, created_at=now)
+        try:
+            with db.session.begin_nested():
+                db.session.add(followup)
+        except IntegrityError:  # followed up meanwhile: that note stands
+            continue
+        written.append(followup)
+    log.info("responses %s followed up by user %s", [f.response_id for f in written], actor.id)
+    return written
 
 
 def followup_of(response_id: int) -> Followup | None:

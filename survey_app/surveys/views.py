@@ -930,12 +930,21 @@ def export_followups():
     return csv_response(header, rows, f"followups-{status}-{days}d.csv")
 
 
+def _others_waiting(response_id: int, customer_id: int | None) -> list[int]:
+    """The same customer's other low-scoring responses still waiting for a follow-up."""
+    if customer_id is None:
+        return []
+    return queries.waiting_of_customer(customer_id, responses_with_a_case(), exclude=response_id)
+
+
 def _render_response(response_id: int, form=None, status: int = 200):
+    prefill = services.followup_prefill(response_id)
     return render_template(
         "surveys/response.html",
-        prefill=services.followup_prefill(response_id),
+        prefill=prefill,
         complaint=complaint_for_response(response_id),
         followup=services.followup_of(response_id),
+        others=_others_waiting(response_id, prefill["customer_id"]),
         form=form or FollowupForm(formdata=None),
     ), status
 
@@ -949,16 +958,25 @@ def show_response(response_id: int):
 @bp.post("/surveys/responses/<int:response_id>/followup")
 @roles_required(Role.STAFF)
 def record_followup(response_id: int):
-    """Staff contacted the customer and need no complaint case: record what came of it."""
+    """Staff contacted the customer and need no complaint case: record what came of it, for
+    this response and, when asked, the customer's other responses waiting (read here, at the
+    moment of the post, not from the page)."""
     form = FollowupForm()
     if not form.validate_on_submit():
         return _render_response(response_id, form, 400)
+    also = []
+    if form.include_others.data:
+        customer_id = services.get_response(response_id).customer_id
+        also = _others_waiting(response_id, customer_id)
     try:
-        services.record_followup(current_user, response_id, form.note.data)
+        written = services.record_followup(current_user, response_id, form.note.data, also=also)
     except DomainError as error:
         db.session.rollback()
         attach_error(form, error)
         return _render_response(response_id, form, error.status_code)
     db.session.commit()
-    flash(_("Follow-up recorded."), "success")
+    flash(
+        ngettext("Follow-up recorded.", "Follow-up recorded for %(num)d responses.", len(written)),
+        "success",
+    )
     return redirect(url_for("surveys.followups"))

@@ -278,3 +278,67 @@ def test_the_list_downloads_as_a_call_list(app, login, detractors, monkeypatch):
     assert rows[1]["case"].startswith("TS")
     assert download("status=waiting") == []
     assert len(download("status=done")) == 2
+
+
+def test_one_call_settles_all_of_a_customers_low_scores(
+    app, login, make_questionnaire, make_customer
+):
+    """A customer with three low scores and another with one: the note on one response, with
+    "also for the others" on, follows up the customer's three and nobody else's; off, one."""
+    qid, _ = make_questionnaire("pulse")
+    caller, other = make_customer("吴鹏"), make_customer("朱军")
+    low = {"csat": 2, "nps": 4}
+    ids = _responses(
+        app, qid, [(caller, low, 1), (caller, low, 5), (caller, low, 9), (other, low, 2)]
+    )
+    client = login("staff")
+    page = client.get(f"/surveys/responses/{ids[0]}", headers=EN).get_data(as_text=True)
+    assert "Also for this customer's 2 other low-scoring responses waiting" in page
+    assert re.search(r'<input checked[^>]*name="include_others"', page)
+    token = csrf_token(client, f"/surveys/responses/{ids[0]}")
+    answer = client.post(
+        f"/surveys/responses/{ids[0]}/followup",
+        data={"csrf_token": token, "note": "电话里一并处理了", "include_others": "y"},
+        headers=EN,
+    )
+    assert answer.status_code == 302
+    with app.app_context():
+        noted = dict(db.session.execute(sa.select(Followup.response_id, Followup.note)).all())
+    assert noted == {
+        ids[0]: "电话里一并处理了",
+        ids[1]: "电话里一并处理了",
+        ids[2]: "电话里一并处理了",
+    }
+    flashed = client.get("/surveys/followups", headers=EN).get_data(as_text=True)
+    assert "Follow-up recorded for 3 responses." in flashed and "朱军" in flashed
+
+    # the other customer's single response offers no "also", and the switch off notes one
+    alone = client.get(f"/surveys/responses/{ids[3]}", headers=EN).get_data(as_text=True)
+    assert "Also for this customer" not in alone
+    with app.app_context():
+        again = _responses(app, qid, [(other, low, 3)])[0]
+    client.post(
+        f"/surveys/responses/{ids[3]}/followup",
+        data={"csrf_token": token, "note": "只处理这一条"},
+    )
+    with app.app_context():
+        assert (
+            db.session.scalar(sa.select(Followup.id).where(Followup.response_id == again)) is None
+        )
+        assert db.session.scalar(sa.select(Followup.note).where(Followup.response_id == ids[3]))
+
+
+def test_also_leaves_other_customers_and_earlier_notes_alone(app, make_user, detractors):
+    first, second, _anonymous, _happy = detractors["responses"]
+    one, _ = make_user("staff")
+    with app.app_context():
+        staff = db.session.get(User, one)
+        services.record_followup(staff, second, "先前的记录")
+        written = services.record_followup(staff, first, "新的记录", also=[second, 999_999])
+        db.session.commit()
+        # the second response is another customer's, and already followed up anyway
+        assert [f.response_id for f in written] == [first]
+        assert (
+            db.session.scalar(sa.select(Followup.note).where(Followup.response_id == second))
+            == "先前的记录"
+        )

@@ -1,4 +1,5 @@
-"""Server time of a questionnaire's results page with 200,000 responses.
+"""Server time of a questionnaire's results page with 200,000 responses (and of the detractor
+follow-up list and the home overview over them).
 
 Seeds a throwaway database (SQLite by default; PostgreSQL when DATABASE_URL is set) with a
 published pulse questionnaire and RESPONSES complete responses (about 650,000 answers), then
@@ -97,6 +98,9 @@ def main() -> None:
             f"/surveys/{qid}/results?end=2026-11-01&segment=零售&channel=invitation"
         ),
         "results, one quarter": f"/surveys/{qid}/results?start=2026-07-01&end=2026-09-30",
+        # the detractor work list (its default: waiting, 90 days) and the home page's cards
+        "detractor follow-up": "/surveys/followups",
+        "home overview": "/",
     }
     print(f"database: {url.split('://')[0]}; {RESPONSES:,} responses seeded in {seeded:.1f} s")
     print(f"{'page':<30} {'median ms':>10} {'min ms':>8} {'max ms':>8}  target < 300 ms")

@@ -576,12 +576,14 @@ def _followup_conditions(
     """Submitted responses with a detractor answer (``detractor_condition``), in a status:
     ``waiting`` (a known customer, not followed up: an anonymous response has nobody to
     contact), ``done`` (followed up) or ``all``."""
-    detractor_ids = (
-        sa.select(Answer.response_id)
-        .join(Question, Question.id == Answer.question_id)
+    # a correlated EXISTS, probed per response of the window through the answers' response
+    # index: an IN over every detractor answer read all the answers first (0.9 s at 650,000)
+    low_score = (
+        sa.exists()
+        .where(Answer.response_id == Response.id, Question.id == Answer.question_id)
         .where(detractor_condition())
     )
-    conditions = [Response.submitted_at.is_not(None), Response.id.in_(detractor_ids)]
+    conditions = [Response.submitted_at.is_not(None), low_score]
     if questionnaire_id:
         conditions.append(Response.questionnaire_id == questionnaire_id)
     if since:
@@ -628,17 +630,20 @@ def followup_page(
     since: date | None = None,
     status: str = "all",
     cases: sa.Select | None = None,
+    total: int | None = None,
 ):
     """One page of low-scoring responses, newest first: ``(rows, total, scores, notes)``.
     ``rows`` are ``(response, customer, questionnaire)``; ``scores`` their low answers and
-    ``notes`` their follow-up notes, by response id."""
+    ``notes`` their follow-up notes, by response id. ``total``: the count when the caller has
+    it already (``followup_counts``), which spares a query as costly as the page's own."""
     query = (
         sa.select(Response, Customer, Questionnaire)
         .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
         .outerjoin(Customer, Customer.id == Response.customer_id)
         .where(*_followup_conditions(questionnaire_id, since, status, cases))
     )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    if total is None:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     rows = db.session.execute(
         query.order_by(Response.submitted_at.desc(), Response.id.desc())
         .limit(per_page)

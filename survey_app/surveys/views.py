@@ -865,8 +865,9 @@ def followups():
     questionnaire_id, days, status = _followup_args()
     since = utcnow().date() - timedelta(days=days)
     cases = responses_with_a_case()
+    counts = queries.followup_counts(questionnaire_id, since, cases)
     rows, total, scores, notes = queries.followup_page(
-        page_arg(), page_size(), questionnaire_id, since, status, cases
+        page_arg(), page_size(), questionnaire_id, since, status, cases, counts[status]
     )
     return render_template(
         "surveys/followups.html",
@@ -875,7 +876,7 @@ def followups():
         scores=scores,
         notes=notes,
         cases=cases_for_responses([row[0].id for row in rows]),
-        counts=queries.followup_counts(questionnaire_id, since, cases),
+        counts=counts,
         status=status,
         page=page_arg(),
         pages=max(1, -(-total // page_size())),
@@ -897,10 +898,11 @@ def export_followups():
     questionnaire_id, days, status = _followup_args()
     since = utcnow().date() - timedelta(days=days)
     cases_query = responses_with_a_case()
+    total = queries.followup_counts(questionnaire_id, since, cases_query)[status]
     rows, page = [], 1
     while True:
-        found, total, scores, notes = queries.followup_page(
-            page, EXPORT_PAGE, questionnaire_id, since, status, cases_query
+        found, _total, scores, notes = queries.followup_page(
+            page, EXPORT_PAGE, questionnaire_id, since, status, cases_query, total
         )
         cases = cases_for_responses([row[0].id for row in found])
         for response, customer, questionnaire in found:

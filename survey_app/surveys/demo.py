@@ -21,7 +21,6 @@ from .models import (
     Channel,
     Followup,
     Invitation,
-    Question,
     Questionnaire,
     QuestionType,
     Response,
@@ -331,20 +330,12 @@ def seed_followups(ctx) -> list[str]:
     """Staff have called most detractors of more than two weeks ago and written down what came
     of it, so the follow-up list shows both work done and work waiting. Runs after every other
     chapter: its random draws change none of theirs."""
-    from .queries import detractor_condition
+    from .queries import _followup_conditions
 
     staff = [u for u in ctx.users.values() if u.role.value == "staff"]
     detractors = db.session.execute(
         sa.select(Response.id, Response.submitted_at)
-        .where(
-            Response.customer_id.is_not(None),
-            Response.submitted_at.is_not(None),
-            Response.id.in_(
-                sa.select(Answer.response_id)
-                .join(Question, Question.id == Answer.question_id)
-                .where(detractor_condition())
-            ),
-        )
+        .where(*_followup_conditions(None, None, "waiting", None))
         .order_by(Response.id)
     ).all()
     recent = datetime.combine(ctx.as_of - timedelta(days=RECENT_DAYS), time(), UTC)

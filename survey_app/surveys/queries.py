@@ -5,6 +5,7 @@ are closed-form functions of those aggregates, documented where they are compute
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -623,34 +624,22 @@ def waiting_of_customer(
     return list(db.session.scalars(query.order_by(Response.submitted_at, Response.id)))
 
 
-def followup_page(
-    page: int,
-    per_page: int,
-    questionnaire_id: int | None = None,
-    since: date | None = None,
-    status: str = "all",
-    cases: sa.Select | None = None,
-    total: int | None = None,
-):
-    """One page of low-scoring responses, newest first: ``(rows, total, scores, notes)``.
-    ``rows`` are ``(response, customer, questionnaire)``; ``scores`` their low answers and
-    ``notes`` their follow-up notes, by response id. ``total``: the count when the caller has
-    it already (``followup_counts``), which spares a query as costly as the page's own."""
-    query = (
+def _followup_rows(
+    questionnaire_id: int | None, since: date | None, status: str, cases: sa.Select | None
+) -> sa.Select:
+    """The follow-up list's rows, ``(response, customer, questionnaire)``, newest first."""
+    return (
         sa.select(Response, Customer, Questionnaire)
         .join(Questionnaire, Questionnaire.id == Response.questionnaire_id)
         .outerjoin(Customer, Customer.id == Response.customer_id)
         .where(*_followup_conditions(questionnaire_id, since, status, cases))
+        .order_by(Response.submitted_at.desc(), Response.id.desc())
     )
-    if total is None:
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.execute(
-        query.order_by(Response.submitted_at.desc(), Response.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
+
+
+def _scores_and_notes(ids: list[int]) -> tuple[dict, dict]:
+    """The low answers ``[(code, value)]`` and the follow-up note of each response, by id."""
     scores, notes = {}, {}
-    ids = [row[0].id for row in rows]
     if ids:
         for response_id, code, value in db.session.execute(
             sa.select(Answer.response_id, Question.code, Answer.value_num)
@@ -666,7 +655,41 @@ def followup_page(
                 .options(joinedload(Followup.user))
             )
         }
-    return rows, total, scores, notes
+    return scores, notes
+
+
+def followup_page(
+    page: int,
+    per_page: int,
+    questionnaire_id: int | None = None,
+    since: date | None = None,
+    status: str = "all",
+    cases: sa.Select | None = None,
+    total: int | None = None,
+):
+    """One page of low-scoring responses, newest first: ``(rows, total, scores, notes)``.
+    ``rows`` are ``(response, customer, questionnaire)``; ``scores`` their low answers and
+    ``notes`` their follow-up notes, by response id. ``total``: the count when the caller has
+    it already (``followup_counts``), which spares a query as costly as the page's own."""
+    query = _followup_rows(questionnaire_id, since, status, cases)
+    if total is None:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return rows, total, *_scores_and_notes([row[0].id for row in rows])
+
+
+def followup_export(
+    questionnaire_id: int | None,
+    since: date | None,
+    status: str,
+    cases: sa.Select | None = None,
+    chunk: int = 500,
+) -> Iterator[tuple[list, dict, dict]]:
+    """The whole list, newest first, streamed from one query in chunks of ``chunk`` rows:
+    ``(rows, scores, notes)`` for each (no OFFSET walk, no count)."""
+    query = _followup_rows(questionnaire_id, since, status, cases)
+    for rows in db.session.execute(query.execution_options(yield_per=chunk)).partitions():
+        yield rows, *_scores_and_notes([row[0].id for row in rows])
 
 
 # --------------------------------------------------------------------------------------------

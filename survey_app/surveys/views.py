@@ -890,6 +890,23 @@ def followups():
 EXPORT_PAGE = 500
 
 
+def _followup_csv_row(response, customer, questionnaire, scores, note, case) -> list:
+    return [
+        response.submitted_at.strftime("%Y-%m-%d %H:%M"),
+        customer.code if customer else "",
+        customer.name if customer else "",
+        (customer.phone or "") if customer else "",
+        (customer.email or "") if customer else "",
+        questionnaire.title,
+        "; ".join(f"{code} {value}" for code, value in scores),
+        "case" if case else "contacted" if note else "waiting" if customer else "",
+        case.code if case else "",
+        (note.user.display_name if note.user else "") if note else "",
+        note.created_at.strftime("%Y-%m-%d %H:%M") if note else "",
+        note.note if note else "",
+    ]
+
+
 @bp.get("/surveys/followups.csv")
 @roles_required(Role.STAFF, Role.MANAGER)
 def export_followups():
@@ -897,35 +914,16 @@ def export_followups():
     list for a spreadsheet or a phone campaign."""
     questionnaire_id, days, status = _followup_args()
     since = utcnow().date() - timedelta(days=days)
-    cases_query = responses_with_a_case()
-    total = queries.followup_counts(questionnaire_id, since, cases_query)[status]
-    rows, page = [], 1
-    while True:
-        found, _total, scores, notes = queries.followup_page(
-            page, EXPORT_PAGE, questionnaire_id, since, status, cases_query, total
-        )
+    chunks = queries.followup_export(
+        questionnaire_id, since, status, responses_with_a_case(), EXPORT_PAGE
+    )
+    rows = []
+    for found, scores, notes in chunks:
         cases = cases_for_responses([row[0].id for row in found])
-        for response, customer, questionnaire in found:
-            case, note = cases.get(response.id), notes.get(response.id)
-            rows.append(
-                [
-                    response.submitted_at.strftime("%Y-%m-%d %H:%M"),
-                    customer.code if customer else "",
-                    customer.name if customer else "",
-                    (customer.phone or "") if customer else "",
-                    (customer.email or "") if customer else "",
-                    questionnaire.title,
-                    "; ".join(f"{code} {value}" for code, value in scores.get(response.id, [])),
-                    "case" if case else "contacted" if note else "waiting" if customer else "",
-                    case.code if case else "",
-                    (note.user.display_name if note.user else "") if note else "",
-                    note.created_at.strftime("%Y-%m-%d %H:%M") if note else "",
-                    note.note if note else "",
-                ]
-            )
-        if page * EXPORT_PAGE >= total:
-            break
-        page += 1
+        rows += [
+            _followup_csv_row(r, c, q, scores.get(r.id, []), notes.get(r.id), cases.get(r.id))
+            for r, c, q in found
+        ]
     header = ["submitted_at_utc", "customer_code", "customer", "phone", "email"]
     header += ["questionnaire", "low_scores", "follow_up", "case", "contacted_by"]
     header += ["contacted_at_utc", "note"]

@@ -49,6 +49,7 @@ RULES: dict[str, frozenset | None] = {
     "churn.log_attempt": None,
     "churn.send_exit_questionnaire": None,
     "churn.export_exit_links": STAFF_ONLY,
+    "churn.export_register": STAFF_WORK,
     "churn.analysis": MANAGERS,
     "churn.at_risk": STAFF_WORK,
     "churn.edit_settings": ADMIN,

@@ -367,6 +367,26 @@ def test_loss_card_counts_the_last_complete_month(app, runner):
     assert card.at_risk == counts["at_risk"]
 
 
+def test_month_of_losses_links_to_those_losses_in_the_register(app, runner, login):
+    ids = _recompute(app, runner, date(2025, 12, 31))
+    client = login("staff")
+    body = client.get("/", headers=EN).get_data(as_text=True)
+    link, shown = _figure(body, "losses-month")
+    assert shown == "1"
+    register = client.get(link, headers=EN).get_data(as_text=True)
+    assert re.search(r"<strong>1 loss</strong>", register)
+    assert "客户S1" in register  # lost on 27 Dec 2025
+    assert "客户K1" not in register  # lost in October
+    link, shown = _figure(body, "losses-clv")
+    with app.app_context():
+        s1 = db.session.scalars(
+            sa.select(LossRecord).where(LossRecord.customer_id == ids["S1"])
+        ).one()
+    assert shown == f"¥{s1.clv_lost:,.0f}"
+    by_value = client.get(link, headers=EN).get_data(as_text=True)
+    assert f"CLV lost <strong>{s1.clv_lost:,.0f}</strong>" in by_value
+
+
 def test_an_incomplete_month_is_not_counted(app, runner):
     _recompute(app, runner, date(2025, 12, 30))
     with app.app_context():

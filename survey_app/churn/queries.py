@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -65,48 +66,83 @@ def status_counts() -> dict[str, int]:
     return counts
 
 
-def register_page(
-    page: int,
-    per_page: int,
-    *,
-    open_only: bool,
-    tier: str = "",
-    reason_id: int | None = None,
-    unexplained: bool = False,
-    by_value: bool = False,
-):
-    """Register entries with the number of win-back attempts: newest loss first, or the largest
-    CLV lost first (``by_value``); ``unexplained`` keeps those without a reason yet."""
+@dataclass(frozen=True)
+class RegisterFilters:
+    """The register's filters: still lost only (``open_only``), a tier, a reason or none recorded
+    yet (``unexplained``), and the day of loss between ``lost_from`` and ``lost_to`` inclusive."""
+
+    open_only: bool = True
+    tier: str = ""
+    reason_id: int | None = None
+    unexplained: bool = False
+    lost_from: date | None = None
+    lost_to: date | None = None
+
+
+def _register_conditions(filters: RegisterFilters) -> list:
+    conditions = []
+    if filters.open_only:
+        conditions.append(LossRecord.won_back_on.is_(None))
+    if filters.tier:
+        conditions.append(LossRecord.tier == filters.tier)
+    if filters.reason_id:
+        conditions.append(
+            LossRecord.id.in_(
+                sa.select(loss_record_reasons.c.loss_record_id).where(
+                    loss_record_reasons.c.reason_id == filters.reason_id
+                )
+            )
+        )
+    if filters.unexplained:
+        conditions.append(~sa.exists().where(loss_record_reasons.c.loss_record_id == LossRecord.id))
+    if filters.lost_from:
+        conditions.append(LossRecord.lost_on >= filters.lost_from)
+    if filters.lost_to:
+        conditions.append(LossRecord.lost_on <= filters.lost_to)
+    return conditions
+
+
+def register_totals(filters: RegisterFilters) -> tuple[int, float]:
+    """How many register entries match, and the lifetime value they lost."""
+    n, clv = db.session.execute(
+        sa.select(
+            sa.func.count(LossRecord.id), sa.func.coalesce(sa.func.sum(LossRecord.clv_lost), 0)
+        ).where(*_register_conditions(filters))
+    ).one()
+    return n, float(clv)
+
+
+def _register_rows(filters: RegisterFilters, by_value: bool):
+    """Entries with their number of win-back attempts: newest loss first, or the largest CLV lost
+    first (``by_value``)."""
     attempts = (
         sa.select(sa.func.count(WinBackAttempt.id))
         .where(WinBackAttempt.loss_record_id == LossRecord.id)
         .scalar_subquery()
     )
-    query = sa.select(LossRecord, attempts.label("attempts"))
-    if open_only:
-        query = query.where(LossRecord.won_back_on.is_(None))
-    if tier:
-        query = query.where(LossRecord.tier == tier)
-    if reason_id:
-        query = query.where(
-            LossRecord.id.in_(
-                sa.select(loss_record_reasons.c.loss_record_id).where(
-                    loss_record_reasons.c.reason_id == reason_id
-                )
-            )
-        )
-    if unexplained:
-        query = query.where(
-            ~sa.exists().where(loss_record_reasons.c.loss_record_id == LossRecord.id)
-        )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     order = (LossRecord.clv_lost.desc(),) if by_value else ()
-    rows = db.session.execute(
-        query.order_by(*order, LossRecord.lost_on.desc(), LossRecord.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+    return (
+        sa.select(LossRecord, attempts.label("attempts"))
+        .where(*_register_conditions(filters))
+        .order_by(*order, LossRecord.lost_on.desc(), LossRecord.id.desc())
+    )
+
+
+def register_page(filters: RegisterFilters, page: int, per_page: int, *, by_value: bool = False):
+    """One page of the register's entries and (attempts)."""
+    return db.session.execute(
+        _register_rows(filters, by_value).limit(per_page).offset((page - 1) * per_page)
     ).all()
-    return rows, total
+
+
+def register_export(filters: RegisterFilters, *, by_value: bool = False, chunk: int = 500):
+    """Every matching entry and its attempts, in the page's order, read ``chunk`` rows at a time
+    (the reasons of each chunk in one more query)."""
+    result = db.session.execute(
+        _register_rows(filters, by_value).execution_options(yield_per=chunk)
+    )
+    for part in result.partitions():
+        yield from part
 
 
 def customer_frame() -> pd.DataFrame:

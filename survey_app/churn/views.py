@@ -3,12 +3,13 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale, pgettext
 from flask_babel import gettext as _
-from flask_babel import pgettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from survey_app.accounts.models import Role
+from survey_app.db_types import utcnow
 from survey_app.errors import DomainError
 from survey_app.exports import csv_response
 from survey_app.extensions import db
@@ -43,41 +44,91 @@ def status_label(status: str | None) -> str:
     return labels.get(status or "", "—")
 
 
+def _register_filters() -> tuple[queries.RegisterFilters, list[str]]:
+    """The register's filters from the query string, and what was wrong with them (a date that is
+    not one is left out, with a message; nothing the user typed fails the page)."""
+    errors = []
+
+    def day(name):
+        raw = request.args.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            errors.append(_("Dates look like 2026-01-31."))
+            return None
+
+    lost_from, lost_to = day("from"), day("to")
+    if lost_from and lost_to and lost_from > lost_to:
+        errors.append(_("The start date is after the end date."))
+        lost_from = lost_to = None
+    reason = request.args.get("reason", "")
+    return (
+        queries.RegisterFilters(
+            open_only=request.args.get("show") != "all",
+            tier=request.args.get("tier", "") if request.args.get("tier") in TIERS else "",
+            reason_id=int(reason) if reason.isdigit() else None,
+            unexplained=reason == "none",
+            lost_from=lost_from,
+            lost_to=lost_to,
+        ),
+        sorted(set(errors)),
+    )
+
+
 @bp.get("/")
 @roles_required(Role.STAFF, Role.MANAGER)
 def register():
-    open_only = request.args.get("show") != "all"
-    tier = request.args.get("tier", "") if request.args.get("tier") in TIERS else ""
-    reason = request.args.get("reason", "")
-    reason_id = int(reason) if reason.isdigit() else None
+    filters, errors = _register_filters()
     by_value = request.args.get("sort") == "value"
     page = page_arg()
-    rows, total = queries.register_page(
-        page,
-        page_size(),
-        open_only=open_only,
-        tier=tier,
-        reason_id=reason_id,
-        unexplained=reason == "none",
-        by_value=by_value,
-    )
+    rows = queries.register_page(filters, page, page_size(), by_value=by_value)
+    total, clv_lost = queries.register_totals(filters)
     return render_template(
         "churn/register.html",
         exit_invitations=services.exit_invitations([record.id for record, _n in rows]),
         rows=rows,
         total=total,
+        clv_lost=clv_lost,
         page=page,
         per_page=page_size(),
-        open_only=open_only,
-        tier=tier,
-        reason_id=reason_id,
-        unexplained=reason == "none",
+        filters=filters,
+        errors=errors,
         by_value=by_value,
         tiers=TIERS,
         reasons=taxonomy_services.reasons(losses=True, include_inactive=True),
         counts=queries.status_counts(),
         as_of=queries.as_of(),
     )
+
+
+@bp.get("/losses.csv")
+@roles_required(Role.STAFF, Role.MANAGER)
+def export_register():
+    """The register as filtered and ordered, every entry, as CSV (formula-like text neutralised
+    by ``csv_response``)."""
+    filters, _errors = _register_filters()
+    locale = str(get_locale())
+    rows = (
+        (
+            record.customer.code,
+            record.customer.name,
+            record.lost_on.isoformat(),
+            record.tier or "",
+            f"{record.last_value:.2f}",
+            f"{record.clv_lost:.2f}",
+            "; ".join(reason.label(locale) for reason in record.reasons),
+            attempts,
+            record.won_back_on.isoformat() if record.won_back_on else "",
+        )
+        for record, attempts in queries.register_export(
+            filters, by_value=request.args.get("sort") == "value"
+        )
+    )
+    header = ["customer_code", "customer", "lost_on", "tier", "revenue_year_before", "clv_lost"]
+    header += ["reasons", "contacts", "won_back_on"]
+    return csv_response(header, rows, f"lost-customers-{utcnow():%Y%m%d}.csv")
 
 
 def _loss_forms(record, reasons_form=None, attempt_form=None):

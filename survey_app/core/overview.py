@@ -74,6 +74,8 @@ class LossCard:
     as_of: date | None = None
     #: "2026-11"
     month: str = ""
+    #: the register's filter for that month (``churn.register``'s query arguments)
+    register_args: dict = field(default_factory=dict)
     losses: int = 0
     clv_lost: float = 0.0
     at_risk: int = 0
@@ -183,6 +185,7 @@ def loss_card() -> LossCard:
     return LossCard(
         as_of=as_of,
         month=first.strftime("%Y-%m"),
+        register_args={"show": "all", "from": first.isoformat(), "to": last.isoformat()},
         losses=month[0]["losses"] if month else 0,
         clv_lost=month[0]["clv"] if month else 0.0,
         at_risk=churn_queries.status_counts()[Status.AT_RISK.value],

@@ -166,3 +166,75 @@ def test_register_filters_unexplained_and_sorts_by_value(app, record_id, login):
     ranked = sorted(values, key=values.get, reverse=True)
     positions = [body.index(f"客户{code}") for code in ranked]
     assert positions == sorted(positions)
+
+
+def test_register_filters_by_day_of_loss_and_totals_what_it_shows(app, record_id, login):
+    client = login("staff")
+    october = client.get("/churn/?show=all&from=2025-10-01&to=2025-10-31", headers=EN)
+    body = october.get_data(as_text=True)
+    assert "客户K1" in body  # cancelled on 15 Oct 2025
+    assert "客户S1" not in body and "客户W1" not in body
+    with app.app_context():
+        records = {r.customer.code: r for r in db.session.scalars(sa.select(LossRecord))}
+    k1 = records["K1"]
+    assert k1.lost_on == date(2025, 10, 15)
+    assert f"<strong>1 loss</strong> · CLV lost <strong>{k1.clv_lost:,.0f}</strong>" in body
+    everything = client.get("/churn/?show=all", headers=EN).get_data(as_text=True)
+    total = sum(r.clv_lost for r in records.values())
+    assert f"<strong>{len(records)} losses</strong>" in everything
+    assert f"CLV lost <strong>{total:,.0f}</strong>" in everything
+    # one bound only: from the day K1 was lost on, the later losses
+    later = client.get(f"/churn/?show=all&from={k1.lost_on}", headers=EN).get_data(as_text=True)
+    assert all((f"客户{code}" in later) == (r.lost_on >= k1.lost_on) for code, r in records.items())
+    nothing = client.get("/churn/?from=2030-01-01", headers=EN).get_data(as_text=True)
+    assert "No lost customer matches these filters." in nothing
+    assert "losses.csv" not in nothing  # no download of nothing
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("from=yesterday", "Dates look like 2026-01-31."),
+        ("to=2025-13-45", "Dates look like 2026-01-31."),
+        ("from=2025-12-01&to=2025-10-01", "The start date is after the end date."),
+        ("from=%27%22<script>", "Dates look like 2026-01-31."),
+    ],
+)
+def test_a_date_that_is_not_one_is_said_and_left_out(record_id, login, query, message):
+    response = login("staff").get(f"/churn/?show=all&{query}", headers=EN)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f'role="alert"><p>{message}</p>' in body
+    assert "客户K1" in body and "客户S1" in body  # the filter is left out, not the list
+    assert "<script>" not in body
+
+
+def test_the_register_downloads_as_filtered_every_entry_neutralised(app, record_id, login):
+    import csv
+    import io
+
+    with app.app_context():
+        record = db.session.get(LossRecord, record_id)
+        record.customer.name = '=HYPERLINK("http://x")'
+        db.session.commit()
+    client = login("manager")
+    page = client.get("/churn/?show=all&sort=value", headers=EN).get_data(as_text=True)
+    assert "/churn/losses.csv?show=all&amp;sort=value" in page
+    response = client.get("/churn/losses.csv?show=all&sort=value")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    with app.app_context():
+        expected = sorted(
+            db.session.scalars(sa.select(LossRecord)), key=lambda r: r.clv_lost, reverse=True
+        )
+        codes = [r.customer.code for r in expected]
+    assert [r["customer_code"] for r in rows] == codes
+    s1 = next(r for r in rows if r["customer_code"] == "S1")
+    assert s1["customer"] == '\'=HYPERLINK("http://x")'
+    assert s1["lost_on"] == date(2025, 12, 27).isoformat()
+    assert {r["customer_code"] for r in rows if r["won_back_on"]} == {"W1"}
+    still_lost = client.get("/churn/losses.csv?from=2025-10-01&to=2025-10-31")
+    assert [
+        r["customer_code"]
+        for r in csv.DictReader(io.StringIO(still_lost.get_data(as_text=True).lstrip("\ufeff")))
+    ] == ["K1"]

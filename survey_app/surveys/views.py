@@ -614,7 +614,12 @@ def invitations(questionnaire_id: int):
         else:
             db.session.commit()
             flash(
-                ngettext("%(num)d invitation created.", "%(num)d invitations created.", created)
+                ngettext(
+                    "%(count)s invitation created.",
+                    "%(count)s invitations created.",
+                    created,
+                    count=f"{created:,}",
+                )
                 if created
                 else _("Everyone picked already has an open invitation."),
                 "success",
@@ -692,7 +697,15 @@ def send_invitations(questionnaire_id: int):
             flash(error.message, "error")
         else:
             db.session.commit()
-            flash(ngettext("%(num)d e-mail sent.", "%(num)d e-mails sent.", sent), "success")
+            flash(
+                ngettext(
+                    "%(count)s e-mail sent.",
+                    "%(count)s e-mails sent.",
+                    sent,
+                    count=f"{sent:,}",
+                ),
+                "success",
+            )
     return redirect(url_for("surveys.invitations", questionnaire_id=questionnaire_id))
 
 

@@ -152,11 +152,11 @@ def test_the_panel_reads_in_chinese(app, login, client, months):
     assert "至少 90 天才会记为流失" in html
 
 
-def test_money_reads_with_thousands_separators_and_exports_as_numbers(app, login, months):
+def test_counts_and_money_read_with_thousands_separators_and_export_as_numbers(app, login, months):
     client = login("manager")
     html = _panel(client)
     row = page_row(html, "retention", "2025-03")
-    assert row == ["2025-03", "1000", "25", "2,345,680", "19,876", "95.0"]
+    assert row == ["2025-03", "1,000", "25", "2,345,680", "19,876", "95.0"]
     export = client.get("/index/export/retention.csv", query_string={"granularity": "month"})
     lines = export.get_data(as_text=True).splitlines()
     assert next(line for line in lines if line.startswith("2025-03")).split(",")[3:5] == [

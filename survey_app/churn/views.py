@@ -44,10 +44,10 @@ def status_label(status: str | None) -> str:
     return labels.get(status or "", "—")
 
 
-def _register_filters() -> tuple[queries.RegisterFilters, list[str]]:
-    """The register's filters from the query string, and what was wrong with them (a date that is
-    not one is left out, with a message; nothing the user typed fails the page)."""
-    errors = []
+def _register_filters() -> tuple[queries.RegisterFilters, dict[str, str]]:
+    """The register's filters from the query string, and what was wrong with them by argument (a
+    date that is not one is left out, with a message; nothing the user typed fails the page)."""
+    errors = {}
 
     def day(name):
         raw = request.args.get(name, "").strip()
@@ -56,12 +56,12 @@ def _register_filters() -> tuple[queries.RegisterFilters, list[str]]:
         try:
             return date.fromisoformat(raw)
         except ValueError:
-            errors.append(_("Dates look like 2026-01-31."))
+            errors[name] = _("Dates look like 2026-01-31.")
             return None
 
     lost_from, lost_to = day("from"), day("to")
     if lost_from and lost_to and lost_from > lost_to:
-        errors.append(_("The start date is after the end date."))
+        errors["to"] = _("The start date is after the end date.")
         lost_from = lost_to = None
     reason = request.args.get("reason", "")
     return (
@@ -73,7 +73,7 @@ def _register_filters() -> tuple[queries.RegisterFilters, list[str]]:
             lost_from=lost_from,
             lost_to=lost_to,
         ),
-        sorted(set(errors)),
+        errors,
     )
 
 

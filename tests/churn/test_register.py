@@ -192,19 +192,22 @@ def test_register_filters_by_day_of_loss_and_totals_what_it_shows(app, record_id
 
 
 @pytest.mark.parametrize(
-    "query, message",
+    "query, field, message",
     [
-        ("from=yesterday", "Dates look like 2026-01-31."),
-        ("to=2025-13-45", "Dates look like 2026-01-31."),
-        ("from=2025-12-01&to=2025-10-01", "The start date is after the end date."),
-        ("from=%27%22<script>", "Dates look like 2026-01-31."),
+        ("from=yesterday", "from", "Dates look like 2026-01-31."),
+        ("to=2025-13-45", "to", "Dates look like 2026-01-31."),
+        ("from=2025-12-01&to=2025-10-01", "to", "The start date is after the end date."),
+        ("from=%27%22<script>", "from", "Dates look like 2026-01-31."),
     ],
 )
-def test_a_date_that_is_not_one_is_said_and_left_out(record_id, login, query, message):
+def test_a_date_that_is_not_one_is_said_and_left_out(record_id, login, query, field, message):
     response = login("staff").get(f"/churn/?show=all&{query}", headers=EN)
     body = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert f'role="alert"><p>{message}</p>' in body
+    assert body.count('class="field-error"') == 1
+    error = f'<p id="register-{field}-error" class="field-error" role="alert">{message}</p>'
+    assert error in body
+    assert f'aria-invalid="true" aria-describedby="register-{field}-error"' in body
     assert "客户K1" in body and "客户S1" in body  # the filter is left out, not the list
     assert "<script>" not in body
 

@@ -288,6 +288,7 @@ def at_risk():
         tier=tier,
         tiers=TIERS,
         totals=queries.risk_totals(),
+        at_risk_status=queries.status_counts()["at_risk"],
         run=services.latest_model_run(),
         driver_labels=presenters.DRIVER_LABELS,
     )

@@ -4,7 +4,9 @@ checked against figures worked out by hand for the scenario."""
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from datetime import date
 
 import pytest
@@ -144,6 +146,13 @@ def test_at_risk_list_ranks_customers_not_lost(ids, login):
     assert "客户R1" in body and "客户A1" in body and "客户W1" in body
     assert "客户S1" not in body and "客户K1" not in body
     assert "Too little history for an out-of-time check" in body
+    # all three are scored; only A1 has the status "at risk", which links to those customers
+    status = re.search(
+        r'id="status-at-risk"><span class="figure">(\d+)</span><a href="([^"]+)"', body
+    )
+    assert status and status.group(1) == "1"
+    listed = client.get(html.unescape(status.group(2)), headers=EN).get_data(as_text=True)
+    assert "客户A1" in listed and "客户R1" not in listed and "客户W1" not in listed
     rows = list(
         csv.reader(
             io.StringIO(

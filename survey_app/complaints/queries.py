@@ -40,6 +40,8 @@ class Filters:
     assignee_id: int | None = None
     channel: Channel | None = None
     customer_id: int | None = None
+    #: the customer's own code (as typed: exact or in capitals)
+    customer_code: str = ""
     date_from: date | None = None
     date_to: date | None = None
     overdue: bool = False
@@ -56,6 +58,7 @@ class Filters:
                 self.assignee_id is not None,
                 self.channel,
                 self.customer_id,
+                self.customer_code,
                 self.date_from,
                 self.date_to,
                 self.overdue,
@@ -69,6 +72,21 @@ def _utc(day: date, end: bool = False) -> datetime:
 
     moment = datetime.combine(day + timedelta(days=1) if end else day, time(0), UTC)
     return moment
+
+
+def customer_with_code(code: str) -> sa.Select:
+    """The id of the customer with this code, typed exactly or in lower case (codes are looked
+    up through their unique index, so "c00932" finds "C00932" but not "C0093")."""
+    return sa.select(Customer.id).where(Customer.code.in_({code, code.upper()}))
+
+
+def customer_of_code(code: str) -> Customer | None:
+    """The customer the list's customer filter names, if any."""
+    if not code:
+        return None
+    return db.session.scalars(
+        sa.select(Customer).where(Customer.id.in_(customer_with_code(code))).limit(1)
+    ).first()
 
 
 def _conditions(f: Filters, now: datetime) -> list:
@@ -104,6 +122,8 @@ def _conditions(f: Filters, now: datetime) -> list:
         conditions.append(Complaint.channel == f.channel)
     if f.customer_id:
         conditions.append(Complaint.customer_id == f.customer_id)
+    if f.customer_code:
+        conditions.append(Complaint.customer_id.in_(customer_with_code(f.customer_code)))
     if f.date_from:
         conditions.append(Complaint.created_at >= _utc(f.date_from))
     if f.date_to:

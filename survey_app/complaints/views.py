@@ -249,7 +249,7 @@ def _filters() -> queries.Filters:
         severity=_enum_arg("severity", Severity),
         assignee_id=0 if assignee == "none" else (int(assignee) if assignee.isdigit() else None),
         channel=_enum_arg("channel", Channel),
-        customer_id=_int_arg("customer"),
+        customer_code=request.args.get("customer", "").strip()[:60],
         date_from=_date_arg("from"),
         date_to=_date_arg("to"),
         overdue=request.args.get("overdue") == "1",
@@ -281,6 +281,7 @@ def list_complaints():
         categories=_category_choices(blank=False),
         staff=services.staff_users(),
         args=request.args,
+        customer=queries.customer_of_code(filters.customer_code),
     )
 
 

@@ -253,6 +253,41 @@ def test_list_filters_and_keyset_pages(app, client, http_world):
     assert "Overdue" in html  # all are long overdue by today's clock
 
 
+def test_list_filters_by_the_customer_code(app, client, http_world):
+    world = http_world
+    with app.app_context():
+        mine = Customer(code="C00932", name="上海万通商贸公司")
+        other = Customer(code="C00933", name="上海万通科技公司")
+        db.session.add_all([mine, other])
+        db.session.flush()
+        theirs = [world.open(customer_id=mine.id).id for _ in range(2)]
+        elsewhere = world.open(customer_id=other.id).id
+        nobody = world.open().id
+        db.session.commit()
+        mine_id = mine.id
+    sign_in(client, "staff-w@example.com")
+    for typed in ("C00932", " c00932 "):
+        html = client.get("/complaints/", query_string={"customer": typed}, headers=EN)
+        html = html.get_data(as_text=True)
+        found = {int(x) for x in re.findall(r'/complaints/(\d+)"', html)}
+        assert found == set(theirs), typed
+        assert "2 complaints" in html
+        assert f'Complaints of <a href="/customers/{mine_id}">上海万通商贸公司</a>' in html
+    html = client.get("/complaints/?customer=C0093", headers=EN).get_data(as_text=True)
+    assert "No customer has the code “C0093”." in html
+    assert 'aria-invalid="true" aria-describedby="customer-error"' in html
+    assert not re.findall(r'/complaints/(\d+)"', html)  # no near match, and not everything
+    page = client.get(f"/customers/{mine_id}", headers=EN).get_data(as_text=True)
+    link = re.search(r'id="customer-complaints" href="([^"]+)"', page).group(1)
+    assert link == "/complaints/?customer=C00932"
+    hostile = client.get("/complaints/", query_string={"customer": '"><script>x</script>'})
+    assert hostile.status_code == 200
+    assert "<script>x</script>" not in hostile.get_data(as_text=True)
+    export = client.get("/complaints/export.csv?customer=C00933").get_data(as_text=True)
+    assert export.count("\n") == 2  # the header and the one complaint of C00933
+    assert {elsewhere, nobody}.isdisjoint(theirs)
+
+
 def test_staff_log_a_phone_complaint_with_the_channel(app, client, http_world):
     world = http_world
     sign_in(client, "staff-w@example.com")

@@ -207,6 +207,8 @@ def test_the_page_and_its_csv_exports(app, seeded_http):
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert html.count('class="chart-data"') == 4 and "Pareto of categories" in html
+    # number columns are right-aligned under their header too; text columns are not
+    assert '<th>Measure</th><th class="num">Value</th><th class="num">Based on</th>' in html
     response = client.get("/complaints/analysis.csv?table=categories&from=2025-01-01&to=2025-06-30")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0] == ["Category", "Complaints", "Share %", "Cumulative %"]

@@ -150,7 +150,8 @@ class Config:
         self.RATELIMIT_STORAGE_URI = redis_url or "memory://"
         self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", self.RATELIMIT_ENABLED)
-        # Optional SMTP for survey invitations; without SMTP_HOST nothing is sent by e-mail.
+        # Optional SMTP for survey invitations and complaint updates; without SMTP_HOST nothing
+        # is sent (nor queued) by e-mail.
         self.SMTP_HOST = os.environ.get("SMTP_HOST", "").strip()
         self.SMTP_PORT = int(os.environ.get("SMTP_PORT", "25") or 25)
         self.SMTP_USER = os.environ.get("SMTP_USER", "").strip()

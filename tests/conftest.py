@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+import socketserver
 import tempfile
+import threading
 from pathlib import Path
 
 _TMP = Path(tempfile.mkdtemp(prefix="survey-app-tests-"))
@@ -161,3 +163,68 @@ def pytest_sessionstart(session):
 
 def pytest_report_header(config):
     return f"database under test: {TEST_DATABASE_URL.split('@')[-1]}"
+
+
+# --- e-mail -------------------------------------------------------------------------------------
+
+
+class _SMTPHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP (RFC 5321) to accept messages and keep them for the test."""
+
+    def reply(self, line: str) -> None:
+        self.wfile.write((line + "\r\n").encode())
+
+    def handle(self) -> None:
+        self.reply("220 test SMTP")
+        recipients, data_mode, lines = [], False, []
+        while True:
+            raw = self.rfile.readline()
+            if not raw:
+                return
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if data_mode:
+                if line == ".":
+                    self.server.messages.append((recipients, "\n".join(lines)))
+                    recipients, data_mode, lines = [], False, []
+                    self.reply("250 OK")
+                else:
+                    lines.append(line)
+                continue
+            verb = line.split(" ", 1)[0].upper()
+            if verb in ("EHLO", "HELO"):
+                self.reply("250 test")
+            elif verb == "RCPT":
+                recipient = line.split(":", 1)[1].strip(" <>")
+                if recipient in self.server.refuse:
+                    self.reply("550 no such mailbox")
+                    continue
+                recipients.append(recipient)
+                self.reply("250 OK")
+            elif verb == "DATA":
+                data_mode = True
+                self.reply("354 go ahead")
+            elif verb == "QUIT":
+                self.reply("221 bye")
+                return
+            else:
+                self.reply("250 OK")
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server on loopback that keeps what it is sent (``.messages``: recipients and
+    the raw message), configured as the app's ``SMTP_HOST``."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
+    server.daemon_threads = True
+    server.messages = []
+    server.refuse = set()  # addresses answered "550 no such mailbox"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    old = {k: app.config.get(k) for k in ("SMTP_HOST", "SMTP_PORT", "SMTP_FROM")}
+    app.config.update(
+        SMTP_HOST="127.0.0.1", SMTP_PORT=server.server_address[1], SMTP_FROM="survey@example.com"
+    )
+    yield server
+    app.config.update(old)
+    server.shutdown()
+    server.server_close()

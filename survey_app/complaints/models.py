@@ -222,6 +222,33 @@ class ComplaintEvent(db.Model):
     user = relationship("User")
 
 
+class ComplaintMail(db.Model):
+    """An e-mail to the customer about one event of their complaint's timeline (an outbox row,
+    written in the event's transaction, so no update is mailed that was rolled back and none is
+    lost that was committed). ``flask complaints send-mail`` renders it from the event and sends
+    it; its text is never stored twice."""
+
+    __tablename__ = "complaint_mails"
+    __table_args__ = (sa.Index("ix_complaint_mails_pending", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("complaints.id", ondelete="CASCADE"), index=True
+    )
+    #: one mail per event at most
+    event_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("complaint_events.id", ondelete="CASCADE"), unique=True
+    )
+    #: the contact address when the event happened
+    to_address: Mapped[str] = mapped_column(sa.String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: set while a sender holds the row (a sender that died lets go after ``CLAIM_SECONDS``)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(sa.Text(), default="")
+
+
 class Attachment(db.Model):
     __tablename__ = "complaint_attachments"
 

@@ -30,7 +30,7 @@ from survey_app.surveys import services as survey_services
 from survey_app.surveys.models import Invitation as SurveyInvitation
 from survey_app.taxonomy.models import Reason
 
-from . import sla, workflow
+from . import mail, sla, workflow
 from .models import (
     FINAL_STATES,
     OPEN_STATES,
@@ -937,6 +937,7 @@ def _apply_action(
             action="merge",
             body=complaint.code,
         )
+    mail.queue_for(complaint, event)
     log.info("complaint %s: %s by %s", complaint.code, action, actor.kind)
     return event
 
@@ -955,7 +956,9 @@ def add_note(
     if not body.strip():
         raise DomainError(_l("Write something first."), field="body")
     kind = EventKind.REPLY if to_customer else EventKind.NOTE
-    return _record(complaint, actor, kind, now, visible=to_customer, body=body.strip())
+    event = _record(complaint, actor, kind, now, visible=to_customer, body=body.strip())
+    mail.queue_for(complaint, event)
+    return event
 
 
 @_no_autoflush

@@ -28,7 +28,7 @@ from survey_app.extensions import db, rate_limit
 from survey_app.forms_util import attach_error, page_size
 from survey_app.security import roles_required
 
-from . import charts, queries, services, workflow
+from . import charts, mail, queries, services, workflow
 from .forms import (
     CHANNEL_LABELS,
     SEVERITY_LABELS,
@@ -409,11 +409,14 @@ def _render_detail(complaint, *, action_form=None, failed_action=None, note_form
         rating_url = url_for(
             "complaints.rate", signed=services.rating_token(complaint), _external=True
         )
+    events = services.timeline(complaint, customer_view=False)
     return render_template(
         "complaints/detail.html",
         complaint=complaint,
         now=utcnow(),
-        events=services.timeline(complaint, customer_view=False),
+        events=events,
+        mails=mail.of_events([event.id for event in events]),
+        max_mail_attempts=mail.MAX_ATTEMPTS,
         files=services.attachments(complaint),
         actions=workflow.allowed_actions(complaint.state, current_user.role.value),
         action_form=_action_form(complaint, action_form),

@@ -1536,7 +1536,7 @@ def send_invitations(
     actor, questionnaire: Questionnaire, *, reminder: bool, config, url_for_token
 ) -> int:
     """E-mail the pending invitations (or reminders) over SMTP; returns how many were sent."""
-    from . import mailer
+    from survey_app import mailer
 
     if not mailer.smtp_configured(config):
         raise DomainError(

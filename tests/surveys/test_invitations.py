@@ -7,8 +7,6 @@ import csv
 import email
 import email.policy
 import io
-import socketserver
-import threading
 from datetime import timedelta
 
 import pytest
@@ -25,61 +23,6 @@ from tests.conftest import post_form
 def _english(client):
     """These tests read the English interface."""
     client.set_cookie("lang", "en")
-
-
-class _SMTPHandler(socketserver.StreamRequestHandler):
-    """Just enough SMTP (RFC 5321) to accept messages and keep them for the test."""
-
-    def reply(self, line: str) -> None:
-        self.wfile.write((line + "\r\n").encode())
-
-    def handle(self) -> None:
-        self.reply("220 test SMTP")
-        recipients, data_mode, lines = [], False, []
-        while True:
-            raw = self.rfile.readline()
-            if not raw:
-                return
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            if data_mode:
-                if line == ".":
-                    self.server.messages.append((recipients, "\n".join(lines)))
-                    recipients, data_mode, lines = [], False, []
-                    self.reply("250 OK")
-                else:
-                    lines.append(line)
-                continue
-            verb = line.split(" ", 1)[0].upper()
-            if verb in ("EHLO", "HELO"):
-                self.reply("250 test")
-            elif verb == "RCPT":
-                recipients.append(line.split(":", 1)[1].strip(" <>"))
-                self.reply("250 OK")
-            elif verb == "DATA":
-                data_mode = True
-                self.reply("354 go ahead")
-            elif verb == "QUIT":
-                self.reply("221 bye")
-                return
-            else:
-                self.reply("250 OK")
-
-
-@pytest.fixture
-def smtp_server(app):
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
-    server.daemon_threads = True
-    server.messages = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    old = {k: app.config.get(k) for k in ("SMTP_HOST", "SMTP_PORT", "SMTP_FROM")}
-    app.config.update(
-        SMTP_HOST="127.0.0.1", SMTP_PORT=server.server_address[1], SMTP_FROM="survey@example.com"
-    )
-    yield server
-    app.config.update(old)
-    server.shutdown()
-    server.server_close()
 
 
 def _states(app, qid):

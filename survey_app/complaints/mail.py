@@ -85,6 +85,16 @@ LEADS: dict[str, tuple[str, str, bool]] = {
 }
 
 
+#: workflow steps the customer is e-mailed about (when staff or a manager take them)
+MAILED_ACTIONS = frozenset(LEADS) - {"reply"}
+
+
+def address_of(complaint: Complaint) -> str:
+    """Where the customer's updates go: their address, or "" (none, or e-mail not configured)."""
+    address = (complaint.contact_email or "").strip()
+    return address if address and mailer.smtp_configured(current_app.config) else ""
+
+
 def mailed_step(event: ComplaintEvent) -> str | None:
     """Which message an event sends the customer, if any: staff's visible replies and the steps
     in ``LEADS`` taken by staff or managers (never the customer's own, nor the system's)."""
@@ -100,8 +110,8 @@ def mailed_step(event: ComplaintEvent) -> str | None:
 def queue_for(complaint: Complaint, event: ComplaintEvent) -> ComplaintMail | None:
     """The outbox row for ``event``, when it is mailed, the complaint has an e-mail address and
     e-mail is configured; flushed with the event."""
-    address = (complaint.contact_email or "").strip()
-    if not address or mailed_step(event) is None or not mailer.smtp_configured(current_app.config):
+    address = address_of(complaint)
+    if not address or mailed_step(event) is None:
         return None
     mail = ComplaintMail(complaint_id=complaint.id, event_id=event.id, to_address=address)
     db.session.add(mail)

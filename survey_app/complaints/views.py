@@ -18,6 +18,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from survey_app import mailer
 from survey_app.accounts.models import Role
 from survey_app.bulk import autocommit_one_write
 from survey_app.charts import figure_json
@@ -132,6 +133,8 @@ def new_public():
             db.session.commit()  # first: SQLite's write lock is held only for the writes
             return redirect(url_for("complaints.track", token=token, new=1))
     form.category_id.choices = sc(_category_choices())
+    if mailer.smtp_configured(current_app.config):
+        form.contact_email.description = _("We write to you there when there is news.")
     return render_template("complaints/public_form.html", form=form)
 
 
@@ -417,6 +420,8 @@ def _render_detail(complaint, *, action_form=None, failed_action=None, note_form
         events=events,
         mails=mail.of_events([event.id for event in events]),
         max_mail_attempts=mail.MAX_ATTEMPTS,
+        mail_to=mail.address_of(complaint),
+        mailed_actions=mail.MAILED_ACTIONS,
         files=services.attachments(complaint),
         actions=workflow.allowed_actions(complaint.state, current_user.role.value),
         action_form=_action_form(complaint, action_form),

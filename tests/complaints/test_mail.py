@@ -182,6 +182,13 @@ def test_staff_see_on_the_timeline_whether_the_customer_was_e_mailed(
     assert posted.status_code == 302, posted.get_data(as_text=True)[-3000:]
     page = client.get(url, headers=en).get_data(as_text=True)
     assert "E-mail to wangfang@example.cn waiting to be sent" in page
+    # before a step, staff are told their text goes to the customer by e-mail; not for steps
+    # the customer never hears of
+    withdraw = page.split("<summary>Withdraw</summary>")[1].split("</details>")[0]
+    assert "The customer is e-mailed about this step, at wangfang@example.cn." in withdraw
+    investigate = page.split("<summary>Start investigating</summary>")[1].split("</details>")[0]
+    assert "e-mailed" not in investigate
+    assert "A reply shown to the customer is also e-mailed to wangfang@example.cn." in page
     assert _send(runner, app).exit_code == 0
     page = client.get(url, headers=en).get_data(as_text=True)
     assert re.search(r"E-mailed to wangfang@example\.cn, \d", page)
@@ -212,3 +219,16 @@ def complaint_events(complaint):
     from survey_app.complaints import services
 
     return services.timeline(complaint, customer_view=False)
+
+
+def test_the_public_form_says_news_comes_by_e_mail_only_when_it_does(app, client, smtp_server):
+    en = {"Accept-Language": "en"}
+    assert "We write to you there when there is news." in client.get(
+        "/complaint", headers=en
+    ).get_data(as_text=True)
+    app.config["SMTP_HOST"] = ""
+    try:
+        page = client.get("/complaint", headers=en).get_data(as_text=True)
+    finally:
+        app.config["SMTP_HOST"] = "127.0.0.1"
+    assert "We write to you there" not in page

@@ -9,11 +9,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from . import assets
 from .config import INSTANCE_DIR, PROJECT_ROOT, engine_options, load_config
 from .errors import DomainError
 from .extensions import babel, csrf, db, limiter, login_manager, migrate, rest_api
+from .forms_util import ID_MAX
 from .i18n import html_lang, select_locale
 from .security import reject_unstorable_input, set_security_headers
 
@@ -29,6 +31,15 @@ ERROR_TITLES = {
     429: "Too many requests",
     500: "Server error",
 }
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in our URLs: the ids of our rows fit a signed 32-bit column, so a larger
+    number matches no route (404) instead of reaching the database, which cannot even compare it
+    with a column (SQLite's driver raises, PostgreSQL refuses an integer out of range)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=ID_MAX, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -59,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     _init_login(app)
 
     assets.init_app(app)
+    app.url_map.converters["int"] = IdConverter  # before any rule is made
     _register_blueprints(app)
     _register_error_handlers(app)
     app.before_request(reject_unstorable_input)

@@ -19,9 +19,30 @@ def attach_error(form, error: DomainError) -> bool:
     return False
 
 
+#: the largest id of any of our rows (a signed 32-bit integer column)
+ID_MAX = 2**31 - 1
+#: pages past this are as empty as the one after the last
+PAGE_MAX = 100_000
+
+
+def parse_id(text: str | None) -> int | None:
+    """A positive id typed as ASCII digits, or None (odd digits such as "²", a sign, or a number
+    no row can have, which the database could not even compare)."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 0 < value <= ID_MAX else None
+
+
+def id_arg(name: str) -> int | None:
+    """The query argument ``name`` as an id (``parse_id``)."""
+    return parse_id(request.args.get(name))
+
+
 def page_arg() -> int:
-    """The ``page`` query argument, clamped to a positive int (bad input gives page 1)."""
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    """The ``page`` query argument, clamped to 1..PAGE_MAX (bad input gives page 1)."""
+    return min(max(1, request.args.get("page", 1, type=int) or 1), PAGE_MAX)
 
 
 def page_size() -> int:

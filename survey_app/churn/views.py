@@ -13,7 +13,7 @@ from survey_app.db_types import utcnow
 from survey_app.errors import DomainError
 from survey_app.exports import csv_response
 from survey_app.extensions import db
-from survey_app.forms_util import attach_error, page_arg, page_size
+from survey_app.forms_util import attach_error, page_arg, page_size, parse_id
 from survey_app.security import roles_required, safe_next
 from survey_app.taxonomy import services as taxonomy_services
 
@@ -68,7 +68,7 @@ def _register_filters() -> tuple[queries.RegisterFilters, dict[str, str]]:
         queries.RegisterFilters(
             open_only=request.args.get("show") != "all",
             tier=request.args.get("tier", "") if request.args.get("tier") in TIERS else "",
-            reason_id=int(reason) if reason.isdigit() else None,
+            reason_id=parse_id(reason),
             unexplained=reason == "none",
             lost_from=lost_from,
             lost_to=lost_to,

@@ -26,7 +26,7 @@ from survey_app.db_types import utcnow
 from survey_app.errors import DomainError
 from survey_app.exports import csv_response
 from survey_app.extensions import db, rate_limit
-from survey_app.forms_util import attach_error, page_size
+from survey_app.forms_util import attach_error, id_arg, page_size, parse_id
 from survey_app.security import roles_required
 
 from . import charts, mail, queries, services, workflow
@@ -224,11 +224,6 @@ def rate(signed: str):
 # --- staff: lists ---
 
 
-def _int_arg(name):
-    value = request.args.get(name, "").strip()
-    return int(value) if value.isdigit() else None
-
-
 def _enum_arg(name, cls):
     try:
         return cls(request.args.get(name, ""))
@@ -248,9 +243,9 @@ def _filters() -> queries.Filters:
     return queries.Filters(
         q=request.args.get("q", "").strip()[:100],
         state=_enum_arg("state", State),
-        category_id=_int_arg("category"),
+        category_id=id_arg("category"),
         severity=_enum_arg("severity", Severity),
-        assignee_id=0 if assignee == "none" else (int(assignee) if assignee.isdigit() else None),
+        assignee_id=0 if assignee == "none" else parse_id(assignee),
         channel=_enum_arg("channel", Channel),
         customer_code=request.args.get("customer", "").strip()[:60],
         date_from=_date_arg("from"),
@@ -266,7 +261,7 @@ def list_complaints():
     now = utcnow()
     filters = _filters()
     rows, next_cursor = queries.complaint_page(
-        filters, now, before_id=_int_arg("before"), per_page=page_size()
+        filters, now, before_id=id_arg("before"), per_page=page_size()
     )
     args = {k: v for k, v in request.args.items() if k != "before"}
     return render_template(
@@ -437,8 +432,7 @@ def _render_detail(complaint, *, action_form=None, failed_action=None, note_form
 
 
 def _version(form) -> int | None:
-    value = (form.version.data or "").strip()
-    return int(value) if value.isdigit() else None
+    return parse_id(form.version.data)
 
 
 @bp.get("/complaints/<int:complaint_id>")
@@ -608,7 +602,7 @@ def _analysis_filters() -> queries.AnalysisFilters:
         date_from=date_from,
         date_to=date_to,
         granularity="week" if request.args.get("by") == "week" else "month",
-        category_id=_int_arg("category"),
+        category_id=id_arg("category"),
         severity=_enum_arg("severity", Severity),
         channel=_enum_arg("channel", Channel),
         tier=tier if tier in services.TIERS else "",

@@ -36,7 +36,7 @@ from survey_app.db_types import utcnow
 from survey_app.errors import DomainError
 from survey_app.exports import csv_response, xlsx_response
 from survey_app.extensions import db, rate_limit
-from survey_app.forms_util import attach_error, page_arg, page_size
+from survey_app.forms_util import attach_error, id_arg, page_arg, page_size, parse_id
 from survey_app.security import roles_required
 
 from . import queries, services
@@ -550,7 +550,7 @@ def move(questionnaire_id: int):
             current_user,
             questionnaire,
             request.form.get("kind", ""),
-            request.form.get("id", 0, type=int),
+            parse_id(request.form.get("id")) or 0,
             request.form.get("direction", ""),
         ),
         _("Order changed."),
@@ -865,7 +865,7 @@ def text_answers(questionnaire_id: int, code: str):
 
 def _followup_args() -> tuple[int | None, int, str]:
     """The follow-up list's filters from the query string: questionnaire, days, status."""
-    questionnaire_id = request.args.get("questionnaire", type=int)
+    questionnaire_id = id_arg("questionnaire")
     days = request.args.get("days", type=int) or 90
     days = min(max(days, 1), 3650)
     status = request.args.get("status", "waiting")

@@ -471,9 +471,7 @@ def edit_question(
             },
             required=bool(form.required.data),
             points=int(form.points.data or 5),
-            dimension_id=int(form.dimension_id.data)
-            if (form.dimension_id.data or "").isdigit()
-            else None,
+            dimension_id=parse_id(form.dimension_id.data),
         )
         try:
             services.save_question(current_user, questionnaire, question_id, section.id, data)

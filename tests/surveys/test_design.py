@@ -339,6 +339,13 @@ def test_hostile_input_never_breaks_a_page(app, login, make_questionnaire):
         {"type": "likert", "text_en": "x", "points": "5", "dimension_id": "987654"},
     )
     assert page.status_code == 200 and "No such dimension" in page.get_data(as_text=True)
+    for odd in ("²", "99999999999999999999"):  # digits, to str.isdigit; no dimension's id
+        page = post_form(
+            client,
+            new_question,
+            {"type": "likert", "text_en": "odd", "points": "5", "dimension_id": odd},
+        )
+        assert page.status_code == 302, odd  # saved without a dimension
     for url in (
         f"/surveys/{qid}/results?questionnaire_id=5&fmt=x&code=y&window=abc&version=zz",
         f"/surveys/{qid}/results?start=2026-05-01&end=2026-01-01",

@@ -27,6 +27,10 @@ def send_mail_command() -> None:
     if not mailer.smtp_configured(current_app.config):
         raise click.ClickException("SMTP_HOST is not set: complaint updates are not e-mailed")
     base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base and current_app.config.get("SURVEY_APP_ENV") == "production":
+        raise click.ClickException(
+            "PUBLIC_BASE_URL is not set: the customers' tracking links would point nowhere"
+        )
     if not base:
         click.echo("warning: PUBLIC_BASE_URL is not set; the links point to http://127.0.0.1:8000")
         base = "http://127.0.0.1:8000"

@@ -160,6 +160,20 @@ def test_send_mail_refuses_without_smtp(runner):
     assert result.exit_code != 0 and "SMTP_HOST is not set" in result.output
 
 
+def test_in_production_send_mail_needs_the_public_address(app, runner, world, smtp_server):
+    world.act(world.open(), "acknowledge")
+    db.session.commit()
+    app.config["SURVEY_APP_ENV"] = "production"
+    try:
+        refused = runner.invoke(args=["complaints", "send-mail"])
+        assert refused.exit_code != 0 and "PUBLIC_BASE_URL is not set" in refused.output
+        assert smtp_server.messages == []  # nothing sent with a link to nowhere
+        assert _send(runner, app).exit_code == 0
+    finally:
+        app.config["SURVEY_APP_ENV"] = "testing"
+    assert len(smtp_server.messages) == 1
+
+
 def test_staff_see_on_the_timeline_whether_the_customer_was_e_mailed(
     app, client, runner, http_world, smtp_server
 ):

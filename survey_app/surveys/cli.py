@@ -40,7 +40,15 @@ def create_command(kind: str, publish: bool) -> None:
 @cli.cli.command("remind")
 @click.argument("questionnaire_id", type=int)
 def remind_command(questionnaire_id: int) -> None:
-    """E-mail a reminder to every invitation sent but not completed (needs SMTP_HOST)."""
+    """E-mail a reminder to every invitation sent but not completed (needs SMTP_HOST, and in
+    production PUBLIC_BASE_URL for the links)."""
+    if (
+        not current_app.config.get("PUBLIC_BASE_URL")
+        and current_app.config.get("SURVEY_APP_ENV") == "production"
+    ):
+        raise click.ClickException(
+            "PUBLIC_BASE_URL is not set: the invitation links would point nowhere"
+        )
     try:
         questionnaire = services.get_questionnaire(questionnaire_id)
         with current_app.test_request_context():

@@ -70,6 +70,16 @@ def test_remind_needs_smtp(app, runner, make_questionnaire):
     assert result.exit_code != 0 and "SMTP_HOST" in result.output
 
 
+def test_in_production_remind_needs_the_public_address(app, runner, make_questionnaire):
+    qid, _ = make_questionnaire("pulse")
+    app.config["SURVEY_APP_ENV"] = "production"
+    try:
+        result = runner.invoke(args=["surveys", "remind", str(qid)])
+    finally:
+        app.config["SURVEY_APP_ENV"] = "testing"
+    assert result.exit_code != 0 and "PUBLIC_BASE_URL is not set" in result.output
+
+
 def test_invite_by_pasted_codes(app, login, make_questionnaire, make_customer):
     qid, _ = make_questionnaire("pulse")
     make_customer()

@@ -153,6 +153,7 @@ def track(token: str):
         form=CustomerActionForm(),
         rating_url=rating_url,
         is_new=request.args.get("new") == "1",
+        mailed=bool(mail.address_of(complaint)),
     )
 
 

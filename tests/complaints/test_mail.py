@@ -15,6 +15,7 @@ from survey_app.complaints import mail
 from survey_app.complaints.models import ComplaintMail, State
 from survey_app.db_types import utcnow
 from survey_app.extensions import db
+from survey_app.taxonomy.services import by_code
 from tests.conftest import post_form, sign_in
 
 
@@ -233,6 +234,29 @@ def complaint_events(complaint):
     from survey_app.complaints import services
 
     return services.timeline(complaint, customer_view=False)
+
+
+def test_the_thank_you_page_promises_mail_only_to_those_who_get_it(app, client, smtp_server):
+    en = {"Accept-Language": "en"}
+    with app.app_context():
+        category = by_code("delivery").id
+    seen = {}
+    for email_address in ("lina@example.cn", ""):
+        posted = post_form(
+            client,
+            "/complaint",
+            {
+                "contact_name": "李娜",
+                "contact_email": email_address,
+                "contact_phone": "13800001111",
+                "category_id": category,
+                "description": "The parcel arrived broken.",
+            },
+        )
+        assert posted.status_code == 302, posted.get_data(as_text=True)
+        page = client.get(posted.headers["Location"], headers=en).get_data(as_text=True)
+        seen[email_address] = "We also e-mail you, with this link" in page
+    assert seen == {"lina@example.cn": True, "": False}
 
 
 def test_the_public_form_says_news_comes_by_e_mail_only_when_it_does(app, client, smtp_server):

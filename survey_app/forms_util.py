@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import current_app, request, url_for
+from flask_babel import gettext as _
 
 from survey_app.errors import DomainError
 
@@ -38,6 +41,29 @@ def parse_id(text: str | None) -> int | None:
 def id_arg(name: str) -> int | None:
     """The query argument ``name`` as an id (``parse_id``)."""
     return parse_id(request.args.get(name))
+
+
+def date_range_args(first: str, last: str) -> tuple[date | None, date | None, dict[str, str]]:
+    """The query arguments ``first`` and ``last`` as a range of days, and what was wrong with
+    them by argument: a date that is not one, or a range that ends before it starts, is left out
+    with a message (nothing the user typed fails the page)."""
+    errors = {}
+
+    def day(name):
+        raw = request.args.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            errors[name] = _("Dates look like 2026-01-31.")
+            return None
+
+    start, end = day(first), day(last)
+    if start and end and start > end:
+        errors[last] = _("The start date is after the end date.")
+        start = end = None
+    return start, end, errors
 
 
 def page_arg() -> int:

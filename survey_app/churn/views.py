@@ -13,7 +13,7 @@ from survey_app.db_types import utcnow
 from survey_app.errors import DomainError
 from survey_app.exports import csv_response
 from survey_app.extensions import db
-from survey_app.forms_util import attach_error, page_arg, page_size, parse_id
+from survey_app.forms_util import attach_error, date_range_args, page_arg, page_size, parse_id
 from survey_app.security import roles_required, safe_next
 from survey_app.taxonomy import services as taxonomy_services
 
@@ -45,24 +45,9 @@ def status_label(status: str | None) -> str:
 
 
 def _register_filters() -> tuple[queries.RegisterFilters, dict[str, str]]:
-    """The register's filters from the query string, and what was wrong with them by argument (a
-    date that is not one is left out, with a message; nothing the user typed fails the page)."""
-    errors = {}
-
-    def day(name):
-        raw = request.args.get(name, "").strip()
-        if not raw:
-            return None
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            errors[name] = _("Dates look like 2026-01-31.")
-            return None
-
-    lost_from, lost_to = day("from"), day("to")
-    if lost_from and lost_to and lost_from > lost_to:
-        errors["to"] = _("The start date is after the end date.")
-        lost_from = lost_to = None
+    """The register's filters from the query string, and what was wrong with them by argument
+    (``date_range_args``)."""
+    lost_from, lost_to, errors = date_range_args("from", "to")
     reason = request.args.get("reason", "")
     return (
         queries.RegisterFilters(

@@ -208,12 +208,3 @@ def of_events(event_ids: list[int]) -> dict[int, ComplaintMail]:
             sa.select(ComplaintMail).where(ComplaintMail.event_id.in_(event_ids))
         )
     }
-
-
-def waiting_count() -> int:
-    """Mails not sent yet that a sender will still try."""
-    return db.session.scalar(
-        sa.select(sa.func.count(ComplaintMail.id)).where(
-            ComplaintMail.sent_at.is_(None), ComplaintMail.attempts < MAX_ATTEMPTS
-        )
-    )

@@ -74,19 +74,17 @@ def _utc(day: date, end: bool = False) -> datetime:
     return moment
 
 
-def customer_with_code(code: str) -> sa.Select:
-    """The id of the customer with this code, typed exactly or in lower case (codes are looked
-    up through their unique index, so "c00932" finds "C00932" but not "C0093")."""
-    return sa.select(Customer.id).where(Customer.code.in_({code, code.upper()}))
+def _has_code(code: str):
+    """The customer's code as typed, exactly or in lower case (looked up through the codes'
+    unique index, so "c00932" finds "C00932" but not "C0093")."""
+    return Customer.code.in_({code, code.upper()})
 
 
 def customer_of_code(code: str) -> Customer | None:
     """The customer the list's customer filter names, if any."""
     if not code:
         return None
-    return db.session.scalars(
-        sa.select(Customer).where(Customer.id.in_(customer_with_code(code))).limit(1)
-    ).first()
+    return db.session.scalars(sa.select(Customer).where(_has_code(code)).limit(1)).first()
 
 
 def _conditions(f: Filters, now: datetime) -> list:
@@ -123,7 +121,9 @@ def _conditions(f: Filters, now: datetime) -> list:
     if f.customer_id:
         conditions.append(Complaint.customer_id == f.customer_id)
     if f.customer_code:
-        conditions.append(Complaint.customer_id.in_(customer_with_code(f.customer_code)))
+        conditions.append(
+            Complaint.customer_id.in_(sa.select(Customer.id).where(_has_code(f.customer_code)))
+        )
     if f.date_from:
         conditions.append(Complaint.created_at >= _utc(f.date_from))
     if f.date_to:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -36,7 +36,14 @@ from survey_app.db_types import utcnow
 from survey_app.errors import DomainError
 from survey_app.exports import csv_response, xlsx_response
 from survey_app.extensions import db, rate_limit
-from survey_app.forms_util import attach_error, id_arg, page_arg, page_size, parse_id
+from survey_app.forms_util import (
+    attach_error,
+    date_range_args,
+    id_arg,
+    page_arg,
+    page_size,
+    parse_id,
+)
 from survey_app.security import roles_required
 
 from . import queries, services
@@ -712,22 +719,8 @@ def send_invitations(questionnaire_id: int):
 
 
 def _parse_filters(questionnaire) -> tuple[queries.Filters, list[str]]:
-    errors = []
-
-    def day(name):
-        raw = request.args.get(name, "").strip()
-        if not raw:
-            return None
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            errors.append(_("Dates look like 2026-01-31."))
-            return None
-
-    start, end = day("start"), day("end")
-    if start and end and start > end:
-        errors.append(_("The start date is after the end date."))
-        start = end = None
+    start, end, wrong = date_range_args("start", "end")
+    errors = list(dict.fromkeys(wrong.values()))
     version_id = request.args.get("version", type=int)
     if version_id not in {v.id for v in questionnaire.versions}:
         version_id = None
